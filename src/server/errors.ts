@@ -24,11 +24,10 @@ export const GrpcCode = {
 export type GrpcCode = (typeof GrpcCode)[keyof typeof GrpcCode];
 
 export class EtcdError extends Error {
-  constructor(
-    readonly code: GrpcCode,
-    message: string,
-  ) {
+  readonly code: GrpcCode;
+  constructor(code: GrpcCode, message: string) {
     super(message);
+    this.code = code;
     this.name = "EtcdError";
   }
 }
