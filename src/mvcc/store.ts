@@ -39,7 +39,7 @@ export interface MvccOptions {
 
 const SQL_LATEST_ONE = "SELECT id, create_rev, version, lease FROM kv_latest WHERE key = ?";
 const SQL_INSERT_PUT =
-  "INSERT INTO kv_rev (rev_main, rev_sub, key, create_rev, version, value, lease, tombstone) VALUES (?, ?, ?, ?, ?, ?, ?, 0) RETURNING id";
+  "INSERT INTO kv_rev (rev_main, rev_sub, key, create_rev, version, value, lease, tombstone) VALUES (?, ?, ?, ?, ?, coalesce(?, x''), ?, 0) RETURNING id";
 const SQL_UPSERT_LATEST =
   "INSERT INTO kv_latest (key, id, rev_main, create_rev, version, lease) VALUES (?, ?, ?, ?, ?, ?) " +
   "ON CONFLICT (key) DO UPDATE SET id = excluded.id, rev_main = excluded.rev_main, create_rev = excluded.create_rev, version = excluded.version, lease = excluded.lease";
