@@ -55,8 +55,12 @@ export interface SoftState {
  *    lose part of it: a vote, an acknowledged entry or a commit index that a message below
  *    vouches for must survive a restart.
  * 2. Only then send `messages`, in any order, best effort (dropping is allowed, the core
- *    retries). A message that cannot be delivered may be reported with reportUnreachable(),
- *    a snapshot transfer's outcome with reportSnapshot().
+ *    retries). A message that cannot be delivered may be reported with reportUnreachable().
+ *    A MsgSnap is different: its transfer (in chunks, out of band) must end with
+ *    reportSnapshot(to, "finish" | "failure"), or the leader waits for it for ever. The
+ *    member may ship its current applied state (index, term, ConfState, data) instead of the
+ *    snapshot in the message, as etcd does: it is at least as new and, since configuration
+ *    changes take effect on apply, it includes the recipient.
  * 3. Apply: if `snapshot` is non-null, first replace the state machine with it; then apply
  *    `committedEntries` in index order, each exactly once. A "ConfChange" entry must be
  *    passed to applyConfChange() as it is applied (and the returned ConfState kept with the
