@@ -1,0 +1,169 @@
+// The convenience client: one object with etcd's KV, lease, cluster and maintenance calls.
+// Each method is a thin wrapper over the tree-shakeable functions in kv.ts, lease.ts and
+// maintenance.ts, which can also be used directly with a Conn.
+
+import { type Bytes, EMPTY, concatBytes, toBytes } from "./bytes.ts";
+import * as kv from "./kv.ts";
+import * as lease from "./lease.ts";
+import * as mt from "./maintenance.ts";
+import { type CallOptions, type RequestOptions, Transport, type TransportOptions } from "./transport.ts";
+import type { KeyValue, LeaseIdLike } from "./types.ts";
+
+export interface EtcdOptions extends TransportOptions {
+  /** Key prefix applied to every key (clientv3's namespace.NewKV). */
+  namespace?: Bytes;
+  /** Authenticate with these credentials and send the token on every request. */
+  auth?: { username: string; password: string };
+}
+
+type GetOptions = Omit<kv.RangeOptions, "countOnly"> & CallOptions;
+type EndpointOptions = Pick<RequestOptions, "signal" | "timeout" | "endpoint">;
+
+export class Etcd {
+  readonly conn: kv.Conn;
+
+  constructor(opts: EtcdOptions | kv.Conn = {}) {
+    if ("transport" in opts && opts.transport instanceof Transport) {
+      this.conn = opts;
+      return;
+    }
+    const o = opts as EtcdOptions;
+    let token = o.token;
+    let onInvalidToken = o.onInvalidToken;
+    if (o.auth) {
+      const { username, password } = o.auth;
+      const plain = new Transport({ ...o, token: undefined });
+      let cached: Promise<string> | undefined;
+      const fetchToken = () => (cached ??= mt.authenticate({ transport: plain, prefix: EMPTY }, username, password).then((r) => r.token));
+      token = async () => {
+        try {
+          return await fetchToken();
+        } catch (e) {
+          cached = undefined;
+          throw e;
+        }
+      };
+      onInvalidToken = async () => {
+        cached = undefined;
+        return true;
+      };
+    }
+    this.conn = { transport: new Transport({ ...o, token, onInvalidToken }), prefix: o.namespace === undefined ? EMPTY : toBytes(o.namespace) };
+  }
+
+  /** A client whose keys all live under `prefix` (nested namespaces concatenate). */
+  namespace(prefix: Bytes): Etcd {
+    return new Etcd({ transport: this.conn.transport, prefix: concatBytes(this.conn.prefix, toBytes(prefix)) });
+  }
+
+  // ------------------------------------------------------------------ KV
+
+  /** The key's current (or `revision`'s) KeyValue, or null. */
+  async get(key: Bytes, o: GetOptions = {}): Promise<KeyValue | null> {
+    const r = await kv.range(this.conn, key, o);
+    return r.kvs[0] ?? null;
+  }
+
+  async getString(key: Bytes, o: GetOptions = {}): Promise<string | null> {
+    return (await this.get(key, o))?.valueString ?? null;
+  }
+
+  async getBytes(key: Bytes, o: GetOptions = {}): Promise<Uint8Array | null> {
+    return (await this.get(key, o))?.value ?? null;
+  }
+
+  async getJson<T = unknown>(key: Bytes, o: GetOptions = {}): Promise<T | null> {
+    const r = await this.get(key, o);
+    return r ? r.json<T>() : null;
+  }
+
+  /** Every key with this prefix ("" = the whole keyspace or namespace). */
+  getPrefix(prefix: Bytes, o: Omit<kv.RangeOptions, "prefix" | "fromKey" | "rangeEnd"> & CallOptions = {}): Promise<kv.RangeResult> {
+    return kv.range(this.conn, prefix, { ...o, prefix: true });
+  }
+
+  /** The full Range call: key, range options, sorting, limits, revision filters. */
+  range(key: Bytes, o: kv.RangeOptions & CallOptions = {}): Promise<kv.RangeResult> {
+    return kv.range(this.conn, key, o);
+  }
+
+  async count(key: Bytes, o: kv.KeyRangeOptions & { revision?: number; serializable?: boolean } & CallOptions = {}): Promise<number> {
+    return (await kv.range(this.conn, key, { ...o, countOnly: true })).count;
+  }
+
+  put(key: Bytes, value: Bytes, o: kv.PutOptions & CallOptions = {}): Promise<kv.PutResult> {
+    return kv.put(this.conn, key, value, o);
+  }
+
+  putJson(key: Bytes, value: unknown, o: kv.PutOptions & CallOptions = {}): Promise<kv.PutResult> {
+    return kv.put(this.conn, key, JSON.stringify(value), o);
+  }
+
+  delete(key: Bytes, o: kv.DeleteOptions & CallOptions = {}): Promise<kv.DeleteResult> {
+    return kv.deleteRange(this.conn, key, o);
+  }
+
+  deletePrefix(prefix: Bytes, o: { prevKv?: boolean } & CallOptions = {}): Promise<kv.DeleteResult> {
+    return kv.deleteRange(this.conn, prefix, { ...o, prefix: true });
+  }
+
+  /** `client.txn().if(compare...).then(op...).else(op...).commit()`. */
+  txn(): kv.TxnBuilder {
+    return new kv.TxnBuilder(this.conn);
+  }
+
+  compact(revision: number, o: kv.CompactOptions & CallOptions = {}): Promise<{ header: kv.RangeResult["header"] }> {
+    return kv.compact(this.conn, revision, o);
+  }
+
+  // ------------------------------------------------------------------ leases
+
+  grant(ttlSeconds: number, o: lease.GrantOptions & CallOptions = {}): Promise<lease.GrantResult> {
+    return lease.grant(this.conn, ttlSeconds, o);
+  }
+
+  revoke(id: LeaseIdLike, o: CallOptions = {}): Promise<{ header: kv.RangeResult["header"] }> {
+    return lease.revoke(this.conn, id, o);
+  }
+
+  timeToLive(id: LeaseIdLike, o: { keys?: boolean } & CallOptions = {}): Promise<lease.TimeToLiveResult> {
+    return lease.timeToLive(this.conn, id, o);
+  }
+
+  leases(o: CallOptions = {}): Promise<lease.LeasesResult> {
+    return lease.leases(this.conn, o);
+  }
+
+  keepAliveOnce(id: LeaseIdLike, o: CallOptions = {}): Promise<lease.KeepAliveResult> {
+    return lease.keepAliveOnce(this.conn, id, o);
+  }
+
+  // ------------------------------------------------------------------ cluster / maintenance
+
+  status(o: EndpointOptions = {}): Promise<mt.StatusResult> {
+    return mt.status(this.conn, o);
+  }
+
+  health(o: EndpointOptions = {}): Promise<mt.HealthResult> {
+    return mt.health(this.conn, o);
+  }
+
+  memberList(o: EndpointOptions = {}): Promise<{ header: kv.RangeResult["header"]; members: mt.Member[] }> {
+    return mt.memberList(this.conn, o);
+  }
+
+  version(o: EndpointOptions = {}): Promise<{ etcdserver: string; etcdcluster: string }> {
+    return mt.version(this.conn, o);
+  }
+
+  authenticate(name: string, password: string, o: EndpointOptions = {}): Promise<{ header: kv.RangeResult["header"]; token: string }> {
+    return mt.authenticate(this.conn, name, password, o);
+  }
+
+  get endpoints(): readonly string[] {
+    return this.conn.transport.endpoints;
+  }
+
+  /** Releases the client. Unary calls hold nothing; streams (watch, keepalive) will. */
+  close(): void {}
+}
