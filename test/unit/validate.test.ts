@@ -28,7 +28,7 @@ describe("single requests", () => {
 });
 
 describe("txn sizes and keys", () => {
-  const many = (n: number, f: (i: number) => RequestOp) => Array.from({ length: n }, (_, i) => f(i));
+  const many = <T,>(n: number, f: (i: number) => T): T[] => Array.from({ length: n }, (_, i) => f(i));
   it("limits the largest of compare / success / failure, not their sum", () => {
     const n = DEFAULT_MAX_TXN_OPS;
     ok(() => validateTxn(txnReq(many(n, (i) => cmp(`c${i}`, "VERSION", "EQUAL", { version: 0 })), many(n, (i) => opGet(`g${i}`)), many(n, (i) => opPut(`p${i}`, "v")))));
