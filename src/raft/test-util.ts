@@ -29,6 +29,8 @@ export class Network {
   readonly cut = new Set<string>();
   /** Message types dropped everywhere. */
   readonly ignored = new Set<MessageType>();
+  /** Every message handed to send(), in order (before cuts and drops). */
+  readonly sent: Message[] = [];
   readonly #seed: number;
   logger: Logger | undefined;
 
@@ -84,7 +86,7 @@ export class Network {
     if (rd.snapshot) tn.storage.applySnapshot(rd.snapshot);
     tn.storage.append(rd.entries);
     if (rd.hardState) tn.storage.setHardState(rd.hardState);
-    for (const m of rd.messages) this.send(m);
+    for (const m of rd.messages) this.send(m.type === "MsgSnap" ? this.#mergedSnapshot(tn, m) : m);
     if (rd.snapshot) tn.confState = rd.snapshot.metadata.confState;
     for (const e of rd.committedEntries) {
       if (e.type === "ConfChange") tn.confState = tn.node.applyConfChange(confChangeOf(e));
@@ -95,7 +97,18 @@ export class Network {
     return rd;
   }
 
+  /** As a member does: ship the current applied state (with the current configuration,
+   * which includes the recipient) rather than the older stored snapshot. */
+  #mergedSnapshot(tn: TestNode, m: Message): Message {
+    const applied = tn.node.raft.raftLog.applied;
+    const term = tn.node.raft.raftLog.term(applied);
+    const stored = tn.storage.snapshot();
+    if (term === null || applied <= stored.metadata.index) return m;
+    return { ...m, snapshot: { metadata: { index: applied, term, confState: tn.confState }, data: stored.data } };
+  }
+
   send(m: Message): void {
+    this.sent.push(m);
     if (this.ignored.has(m.type)) return;
     if (this.cut.has(`${m.from}->${m.to}`)) return;
     this.queue.push(m);
@@ -141,6 +154,15 @@ export class Network {
   tickElection(id: NodeId): void {
     const r = this.get(id).node.raft;
     for (let i = 0; i < r.electionTimeout * 2; i++) r.tick();
+  }
+
+  /** Makes id forget it recently heard from a leader (as if an election timeout passed
+   * without one), so that it grants votes again, without making it campaign. */
+  expireLease(...ids: NodeId[]): void {
+    for (const id of ids) {
+      const r = this.get(id).node.raft;
+      r.electionElapsed = r.electionTimeout;
+    }
   }
 
   isolate(id: NodeId): void {
