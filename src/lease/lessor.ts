@@ -67,6 +67,7 @@ const SQL_INSERT = "INSERT INTO lease (id, ttl_seconds, remaining_ttl_seconds) V
 const SQL_DELETE = "DELETE FROM lease WHERE id = ?";
 const SQL_CHECKPOINT = "UPDATE lease SET remaining_ttl_seconds = ? WHERE id = ?";
 const SQL_ALL = "SELECT id, ttl_seconds, remaining_ttl_seconds FROM lease";
+const SQL_COUNT = "SELECT count(*) AS n FROM lease";
 
 export class Lessor {
   private readonly db: SqlDb;
@@ -240,6 +241,25 @@ export class Lessor {
       if (clock.expiryMs <= nowMs) out.push(BigInt(top.id));
     }
     return out;
+  }
+
+  /**
+   * When expiredLeases() can next return something (ms), for scheduling the member's
+   * alarm; undefined when not primary or no lease has a clock.
+   */
+  nextCheckMs(): number | undefined {
+    while (this.heap.length > 0) {
+      const top = this.heap[0]!;
+      const clock = this.clocks.get(top.id);
+      if (clock && clock.checkMs === top.atMs) return top.atMs;
+      heapPop(this.heap);
+    }
+    return undefined;
+  }
+
+  /** Number of granted leases (cheap). */
+  count(): number {
+    return this.db.first<{ n: number }>(SQL_COUNT)!.n;
   }
 
   // ---- transaction support for the in-memory clocks ----

@@ -323,7 +323,22 @@ export class Applier {
     return this.lessor.expiredLeases(nowMs, limit);
   }
 
+  /** When expiredLeases() can next find something (ms); undefined if nothing can expire. */
+  nextLeaseCheckMs(): number | undefined {
+    return this.lessor.nextCheckMs();
+  }
+
+  /** Number of granted leases. */
+  leaseCount(): number {
+    return this.lessor.count();
+  }
+
   // ---- maintenance ----
+
+  /** True while a compaction's physical deletion is unfinished (also after a restart). */
+  compactionPending(): boolean {
+    return this.mvcc.compactionPending();
+  }
 
   /** Runs one batch of a deferred physical compaction in its own transaction; true when none is left. */
   compactionStep(): boolean {

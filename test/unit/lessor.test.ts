@@ -81,6 +81,19 @@ describe("expiry (primary only)", () => {
     expect(l.expiredLeases(100_000)).toEqual([2n]);
     expect(l.renew(1n, 30_000)).toEqual({ kind: "notFound" });
   });
+  it("tells when the next expiry check is due", () => {
+    const { l } = lessor();
+    l.grant(1n, 10, 0);
+    expect(l.nextCheckMs()).toBeUndefined();
+    l.promote(0, 0);
+    l.grant(2n, 5, 0);
+    expect(l.nextCheckMs()).toBe(5_000);
+    l.renew(2n, 4_000);
+    expect(l.nextCheckMs()).toBe(9_000);
+    expect(l.expiredLeases(9_000)).toEqual([2n]);
+    expect(l.nextCheckMs()).toBe(10_000);
+    expect(l.count()).toBe(2);
+  });
   it("renew restarts the clock and returns the granted TTL", () => {
     const { l } = lessor();
     l.promote(0, 0);
