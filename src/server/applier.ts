@@ -77,6 +77,12 @@ export type ApplyFailure = { op: InternalOp; id: number; error: EtcdError; respo
  */
 export type ApplyResult = ApplySuccess | ApplyFailure;
 
+/**
+ * The tables that make up the applied state (what a raft snapshot must carry, all of them
+ * together). kv_meta includes the consistent index and applied term.
+ */
+export const STATE_TABLES = ["kv_rev", "kv_latest", "kv_meta", "lease"] as const;
+
 /** Thrown for an EtcdError raised after something was written (a bug): rolls the batch back. */
 class PartialApplyError extends Error {}
 
@@ -100,6 +106,17 @@ export class Applier {
       leaseExists: (id) => this.lessor.exists(id),
       compactRev: () => this.mvcc.compactRev(),
     };
+  }
+
+  /**
+   * Re-reads everything cached from the tables, after they were replaced wholesale (a raft
+   * snapshot was installed). The lessor is demoted; promote() again if this member leads.
+   */
+  reload(): void {
+    this.mvcc.reload();
+    this.appliedIndex = readMeta(this.db, "consistent_index");
+    this.term = readMeta(this.db, "applied_term");
+    this.lessor.demote();
   }
 
   /** The raft index of the last applied entry (0 for a new member). */

@@ -1,5 +1,6 @@
 import { describe, expect, it } from "vitest";
 import { Errors } from "../../src/server/errors.ts";
+import { STATE_TABLES } from "../../src/server/applier.ts";
 import { encodeInternalRequest } from "../../src/server/internal_request.ts";
 import type { RangeResponse, TxnResponse } from "../../src/server/types.ts";
 import { prefixEnd } from "../../src/util/bytes.ts";
@@ -346,6 +347,16 @@ describe("leases through apply", () => {
     m.grant(6n, 10);
     expect(m.revoke(6n).header!.revision).toBe(5);
   });
+  it("accepts negative lease IDs as etcd does", () => {
+    const m = new TestMember();
+    expect(m.grant(-5n, 100).ID).toBe(-5n);
+    m.put("neg", "v", { lease: -5n });
+    expect(m.get("neg").kvs[0]!.lease).toBe(-5n);
+    expect(m.txn(txnReq([cmp("neg", "LEASE", "LESS", { lease: 0n })], [])).succeeded).toBe(true);
+    expect(m.applier.leaseTimeToLive({ ID: -5n, keys: true }, m.nowMs).keys.map(str)).toEqual(["neg"]);
+    m.revoke(-5n);
+    expect(m.get("neg").kvs).toEqual([]);
+  });
   it("time to live as etcd answers it", () => {
     const m = new TestMember();
     m.applier.promote(m.nowMs, 0);
@@ -384,6 +395,28 @@ describe("exactly-once apply", () => {
     expect(reopened.consistentIndex()).toBe(4);
     expect(reopened.revision()).toBe(4);
     expect(reopened.applyBatch(entries)).toEqual([undefined, undefined, undefined, undefined]);
+  });
+  it("reloads after its tables were replaced by another member's (snapshot install)", () => {
+    const leader = new TestMember();
+    leader.grant(1n, 10);
+    leader.put("a", "1", { lease: 1n });
+    leader.compact(2);
+    const follower = new TestMember();
+    follower.applier.promote(0, 0);
+    for (const t of STATE_TABLES) {
+      follower.db.run(`DELETE FROM ${t}`);
+      for (const row of leader.db.all(`SELECT * FROM ${t}`)) {
+        const cols = Object.keys(row);
+        follower.db.run(`INSERT INTO ${t} (${cols.join(",")}) VALUES (${cols.map(() => "?").join(",")})`, ...cols.map((c) => row[c]!));
+      }
+    }
+    follower.applier.reload();
+    expect(follower.applier.consistentIndex()).toBe(3);
+    expect(follower.rev()).toBe(2);
+    expect(follower.applier.mvcc.compactRev()).toBe(2);
+    expect(follower.applier.lessor.isPrimary()).toBe(false);
+    expect(follower.get("a").kvs[0]!.lease).toBe(1n);
+    expect(follower.applier.leaseTimeToLive({ ID: 1n, keys: true }, 0).keys.map(str)).toEqual(["a"]);
   });
   it("rolls back everything when an entry cannot be decoded", () => {
     const m = new TestMember();
