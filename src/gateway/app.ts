@@ -1,9 +1,102 @@
-import { Hono } from "hono";
+// The front door: etcd's JSON grpc-gateway on hono. Decoding, encoding and the error table
+// live in ./codec and ./http_errors; this file only routes a request to a member.
+import { Hono, type Context } from "hono";
 import type { Env } from "../member/env.ts";
+import type { UnaryResult } from "../member/rpc.ts";
+import { rpcByPath, rpcs, type RpcName } from "./codec/index.ts";
+import {
+  ETCD_CORS_HEADERS,
+  errorBody,
+  errorResponse,
+  gatewayMethodNotAllowed,
+  gatewayNotFound,
+  getOnlyMethodNotAllowed,
+  httpStatusOf,
+  jsonResponse,
+  pageNotFound,
+  streamResponse,
+} from "./http_errors.ts";
+import { MEMBER_HEADER, memberStub, UnknownMemberError } from "./members.ts";
+
+type AppContext = Context<{ Bindings: Env }>;
+
+/** The version etcdo answers on /version: the etcd API level it implements. */
+export const VERSION_BODY = '{"etcdserver":"3.4.23","etcdcluster":"3.4.0"}';
 
 export const app = new Hono<{ Bindings: Env }>();
-app.get("/version", (c) => c.json({ etcdserver: "3.4.23", etcdcluster: "3.4.0" }));
-app.post("/_smoke", async (c) => {
-  const stub = c.env.MEMBER.getByName("m1");
-  return c.json({ n: await stub.ping() });
+
+app.use("*", async (c, next) => {
+  await next();
+  for (const [k, v] of Object.entries(ETCD_CORS_HEADERS)) c.res.headers.set(k, v);
 });
+
+app.options("*", () => new Response(null, { status: 200 }));
+
+app.all("/version", (c) =>
+  c.req.method === "GET" ? new Response(VERSION_BODY, { headers: { "Content-Type": "application/json" } }) : getOnlyMethodNotAllowed(),
+);
+
+app.all("/health", async (c) => {
+  if (c.req.method !== "GET") return getOnlyMethodNotAllowed();
+  let healthy = false;
+  try {
+    const probe = rpcs.Range.decode('{"key":"aGVhbHRo"}');
+    healthy = (await memberFor(c).unary("Range", probe)).ok;
+  } catch {
+    healthy = false;
+  }
+  return new Response(JSON.stringify({ health: String(healthy) }), {
+    status: healthy ? 200 : 503,
+    headers: { "Content-Type": "application/json" },
+  });
+});
+
+app.all("/v3/*", (c) => gateway(c, c.req.path));
+app.all("/v3beta/*", (c) => gateway(c, "/v3/" + c.req.path.slice("/v3beta/".length)));
+
+app.notFound(() => pageNotFound());
+app.onError((err) => errorResponse(err));
+
+function memberFor(c: AppContext) {
+  return memberStub(c.env, c.req.header(MEMBER_HEADER));
+}
+
+async function gateway(c: AppContext, path: string): Promise<Response> {
+  const rpc = rpcByPath.get(path);
+  if (!rpc) return gatewayNotFound();
+  if (c.req.method !== "POST") return gatewayMethodNotAllowed();
+  const name = rpc.name as RpcName;
+  const body = await c.req.text();
+  try {
+    const member = memberFor(c);
+    if (name === "LeaseKeepAlive") {
+      const requests = rpcs.LeaseKeepAlive.decodeStream(body);
+      let out = "";
+      for (const request of requests) {
+        const result = (await member.unary("LeaseKeepAlive", request)) as UnaryResult;
+        if (!result.ok) return out === "" ? failed(result) : streamResponse(out + streamError(result));
+        out += rpcs.LeaseKeepAlive.encode(result.response as never);
+      }
+      return streamResponse(out, requests.length > 0);
+    }
+    const request = rpc.decode(body);
+    const result = (await member.unary(name, request)) as UnaryResult;
+    if (!result.ok) return failed(result);
+    return jsonResponse((rpc.encode as (r: unknown) => string)(result.response));
+  } catch (err) {
+    if (err instanceof UnknownMemberError) return gatewayNotFound();
+    return errorResponse(err);
+  }
+}
+
+function failed(result: Extract<UnaryResult, { ok: false }>): Response {
+  return new Response(errorBody(result.code, result.message), {
+    status: httpStatusOf(result.code),
+    headers: { "Content-Type": "application/json" },
+  });
+}
+
+/** A stream that fails after some messages ends with grpc-gateway's {"error":{…}} line. */
+function streamError(result: Extract<UnaryResult, { ok: false }>): string {
+  return `{"error":${errorBody(result.code, result.message)}}\n`;
+}
