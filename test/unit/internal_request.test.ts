@@ -28,7 +28,7 @@ it("stores bytes raw (no base64 growth) and keeps binary content", () => {
   const enc = encodeInternalRequest({ op: "put", id: 1, request: putReq(key, value) });
   expect(enc.length).toBeLessThan(value.length + 400);
   const dec = decodeInternalRequest(enc);
-  expect(dec.op === "put" && dec.request.value).toEqual(value);
+  expect(dec.op === "put" && Buffer.compare(dec.request.value, value)).toBe(0);
   expect(dec.op === "put" && dec.request.key).toEqual(key);
 });
 
