@@ -25,6 +25,8 @@ export interface NetworkFaults {
   longDelayMax: number;
   /** Probability that a snapshot transfer fails midway. */
   snapshotFailP: number;
+  /** Extra loss for appends (big messages suffer more than heartbeats). */
+  appendDropP: number;
 }
 
 export const CALM: NetworkFaults = {
@@ -35,6 +37,7 @@ export const CALM: NetworkFaults = {
   delayMax: 4,
   longDelayMax: 4,
   snapshotFailP: 0,
+  appendDropP: 0,
 };
 
 class Heap {
@@ -117,7 +120,7 @@ export class SimNetwork {
       this.#queue.push({ at, seq: this.#seq++, sender, msg: m, snapshotOk: !rng.chance(f.snapshotFailP) });
       return true;
     }
-    if (rng.chance(f.dropP)) {
+    if (rng.chance(f.dropP) || (m.type === "MsgApp" && rng.chance(f.appendDropP))) {
       this.dropped++;
       return false;
     }

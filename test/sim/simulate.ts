@@ -108,6 +108,8 @@ interface Member {
   tickPhase: number;
   /** A crash scheduled by the short-lived-leader fault, or Infinity. */
   crashAt: number;
+  /** A Ready taken but not yet handled (slow disk): handled at `at`. */
+  outstanding: { rd: Ready; at: number } | null;
   lastRole: string;
   lastCommit: number;
 }
@@ -133,6 +135,12 @@ interface Scenario {
   crashMidReadyP: number;
   /** Probability that a new leader crashes within a few time units (partial replication). */
   shortLeaderP: number;
+  /** Probability that handling a Ready is delayed (steps and ticks arrive meanwhile). */
+  slowDiskP: number;
+  ticks: number;
+  /** Ticks between membership changes (min, spread); the eager admin ignores pending ones. */
+  adminEvery: [number, number];
+  eagerAdmin: boolean;
   pauseP: number;
   partitionP: number;
   transferP: number;
@@ -169,17 +177,22 @@ function chooseScenario(rng: Prng, o: SimOptions): Scenario {
       delayMax: rng.pick([3, 6, 12]),
       longDelayMax: rng.pick([30, 80, 200]),
       snapshotFailP: rng.pick([0, 0.2, 0.5]),
+      appendDropP: rng.pick([0, 0, 0.2, 0.5]),
     },
     crashP: stress * rng.pick([0, 0.005, 0.02, 0.05]),
     crashMidReadyP: rng.pick([0, 0.0005, 0.002]),
     shortLeaderP: rng.pick([0, 0, 0.1, 0.3]),
+    slowDiskP: rng.pick([0, 0, 0.05, 0.2]),
+    ticks: o.ticks ?? rng.pick([200, 300, 500]),
+    adminEvery: rng.pick([[20, 60], [3, 12]] as [number, number][]),
+    eagerAdmin: rng.chance(0.5),
     pauseP: stress * rng.pick([0, 0.005, 0.02]),
     partitionP: stress * rng.pick([0, 0.01, 0.03]),
     transferP: rng.pick([0, 0.003, 0.01]),
     campaignP: rng.pick([0, 0.001, 0.004]),
     clients: 2 + rng.int(4),
     keys: 1 + rng.int(4),
-    opP: rng.pick([0.03, 0.08, 0.2]),
+    opP: rng.pick([0.05, 0.15, 0.4]),
     timeoutTicks: rng.pick([20, 40, 80]),
   };
 }
@@ -192,8 +205,8 @@ function describeScenario(s: Scenario): string {
     `prevote=${r.preVote} checkquorum=${r.checkQuorum}`,
     `msg=${r.maxSizePerMsgBytes}B inflight=${r.maxInflightMsgs} uncommitted=${r.maxUncommittedEntriesBytes}B`,
     `snapshot-every=${s.snapshotEvery} tail=${s.keepTail}`,
-    `drop=${s.faults.dropP} dup=${s.faults.duplicateP} long-delay=${s.faults.longDelayP} snap-fail=${s.faults.snapshotFailP}`,
-    `crash=${s.crashP.toFixed(4)} short-leader=${s.shortLeaderP} pause=${s.pauseP.toFixed(4)} partition=${s.partitionP.toFixed(4)}`,
+    `drop=${s.faults.dropP} append-drop=${s.faults.appendDropP} dup=${s.faults.duplicateP} long-delay=${s.faults.longDelayP} snap-fail=${s.faults.snapshotFailP}`,
+    `ticks=${s.ticks} crash=${s.crashP.toFixed(4)} short-leader=${s.shortLeaderP} slow-disk=${s.slowDiskP} pause=${s.pauseP.toFixed(4)} partition=${s.partitionP.toFixed(4)}`,
     `clients=${s.clients} keys=${s.keys}`,
   ].join(" ");
 }
@@ -261,7 +274,7 @@ class Simulation {
   run(): SimResult {
     const scenario = describeScenario(this.s);
     this.trace(`scenario: ${scenario}`);
-    const ticks = this.o.ticks ?? 300;
+    const ticks = this.s.ticks;
     try {
       this.net.faults = this.s.faults;
       const faultEnd = ticks * TICK;
@@ -292,7 +305,7 @@ class Simulation {
     const m: Member = {
       id, storage, node: null, incarnation: 0, kv: new Map(), seen: new Set(), applied: 0,
       confState: storage.initialState().confState, pendingWrites: new Map(), pendingReads: [],
-      pausedUntil: 0, downUntil: 0, retired: false, tickPhase: this.rng.int(TICK), crashAt: Infinity, lastRole: "", lastCommit: 0,
+      pausedUntil: 0, downUntil: 0, retired: false, tickPhase: this.rng.int(TICK), crashAt: Infinity, outstanding: null, lastRole: "", lastCommit: 0,
     };
     this.members.set(id, m);
     this.#start(m);
@@ -324,6 +337,7 @@ class Simulation {
     m.node = null;
     m.pendingWrites.clear();
     m.pendingReads = [];
+    m.outstanding = null; // a Ready not yet written is lost
     m.downUntil = this.now + TICK * (1 + this.rng.int(60));
     this.trace(`${m.id} CRASHED (${why}); down until ${m.downUntil}`);
   }
@@ -334,42 +348,50 @@ class Simulation {
 
   /** Handles every Ready of m, in the order the Ready contract prescribes. */
   #drain(m: Member): void {
-    while (m.node && m.node.hasReady()) {
-      const node = m.node;
-      const rd = node.ready();
-      // 1. Persist (atomically).
-      if (rd.snapshot) m.storage.applySnapshot(rd.snapshot);
-      m.storage.append(rd.entries);
-      if (rd.hardState) m.storage.setHardState(rd.hardState);
-      this.checker.onPersist(m.id, rd.entries, (i) => node.raft.raftLog.term(i));
-      if (rd.snapshot) this.checker.onSnapshot(m.id, rd.snapshot);
-      this.#observeCommit(m);
-      if (this.faultsOn && this.rng.chance(this.s.crashMidReadyP)) {
-        // Crash after the write, before anything was sent or applied.
-        this.#crash(m, "after persisting a Ready");
-        return;
+    while (m.node && !m.outstanding && m.node.hasReady()) {
+      const rd = m.node.ready();
+      if (this.faultsOn && this.rng.chance(this.s.slowDiskP)) {
+        // A slow write: the Ready is handled later; the node keeps taking input meanwhile.
+        m.outstanding = { rd, at: this.now + 1 + this.rng.int(2 * TICK) };
+        break;
       }
-      // 2. Send.
-      for (const msg of rd.messages) this.#send(m, msg);
-      // 3. Apply.
-      if (rd.snapshot) this.#applySnapshot(m, rd);
-      for (const e of rd.committedEntries) {
-        this.#apply(m, e);
-        if (!m.node) return; // it applied its own removal and shut down
-      }
-      // 4. Reads.
-      for (const rs of rd.readStates) {
-        const ctx = fromUtf8(rs.requestCtx);
-        const r = m.pendingReads.find((p) => p.ctx === ctx);
-        if (r && r.index < 0) r.index = rs.index;
-      }
-      // 5. Advance.
-      node.advance(rd);
-      this.#serveReads(m);
-      this.#maybeSnapshot(m);
-      this.#observe(m);
+      this.#handleReady(m, rd);
     }
     if (m.node) this.#observe(m);
+  }
+
+  #handleReady(m: Member, rd: Ready): void {
+    const node = m.node!;
+    // 1. Persist (atomically).
+    if (rd.snapshot) m.storage.applySnapshot(rd.snapshot);
+    m.storage.append(rd.entries);
+    if (rd.hardState) m.storage.setHardState(rd.hardState);
+    this.checker.onPersist(m.id, rd.entries, (i) => m.storage.lastIndex() >= i && i >= m.storage.firstIndex() - 1 ? m.storage.term(i) : null);
+    if (rd.snapshot) this.checker.onSnapshot(m.id, rd.snapshot);
+    this.#observeCommit(m, rd);
+    if (this.faultsOn && this.rng.chance(this.s.crashMidReadyP)) {
+      // Crash after the write, before anything was sent or applied.
+      this.#crash(m, "after persisting a Ready");
+      return;
+    }
+    // 2. Send.
+    for (const msg of rd.messages) this.#send(m, msg);
+    // 3. Apply.
+    if (rd.snapshot) this.#applySnapshot(m, rd);
+    for (const e of rd.committedEntries) {
+      this.#apply(m, e);
+      if (!m.node) return; // it applied its own removal and shut down
+    }
+    // 4. Reads.
+    for (const rs of rd.readStates) {
+      const ctx = fromUtf8(rs.requestCtx);
+      const r = m.pendingReads.find((p) => p.ctx === ctx);
+      if (r && r.index < 0) r.index = rs.index;
+    }
+    // 5. Advance.
+    node.advance(rd);
+    this.#serveReads(m);
+    this.#maybeSnapshot(m);
   }
 
   #observe(m: Member): void {
@@ -384,21 +406,19 @@ class Simulation {
       }
     }
     m.lastRole = r.state;
-    this.#observeCommit(m);
   }
 
-  #observeCommit(m: Member): void {
-    const r = m.node!.raft;
-    const commit = r.raftLog.committed;
-    if (commit > m.lastCommit) {
-      const lo = Math.max(m.lastCommit + 1, r.raftLog.firstIndex());
-      if (lo <= commit) {
-        const ents = r.raftLog.slice(lo, commit + 1, Number.MAX_SAFE_INTEGER);
-        if (ents === null) throw new Error(`cannot read committed entries [${lo}, ${commit}] of ${m.id}`);
-        for (const e of ents) this.checker.onCommitted(m.id, r.term, e);
-      }
-      m.lastCommit = commit;
+  /** The member durably knows a new commit index: record the entries it commits. */
+  #observeCommit(m: Member, rd: Ready): void {
+    const commit = rd.hardState?.commit ?? m.lastCommit;
+    if (commit <= m.lastCommit) return;
+    const term = rd.hardState?.term ?? m.node!.raft.term;
+    const lo = Math.max(m.lastCommit + 1, m.storage.firstIndex());
+    if (lo <= commit) {
+      if (commit > m.storage.lastIndex()) throw new SafetyViolation(`${m.id} persisted commit ${commit} beyond its last index ${m.storage.lastIndex()}`);
+      for (const e of m.storage.entries(lo, commit + 1, Number.MAX_SAFE_INTEGER)) this.checker.onCommitted(m.id, term, e);
     }
+    m.lastCommit = commit;
   }
 
   #applySnapshot(m: Member, rd: Ready): void {
@@ -563,6 +583,13 @@ class Simulation {
           continue;
         }
       }
+      if (m.outstanding && m.outstanding.at <= this.now) {
+        const { rd } = m.outstanding;
+        m.outstanding = null;
+        this.#handleReady(m, rd);
+        if (m.node) this.#drain(m);
+        if (!m.node) continue;
+      }
       if (m.pausedUntil > this.now) continue;
       if (this.now % TICK === m.tickPhase) {
         m.node.tick();
@@ -661,8 +688,9 @@ class Simulation {
     const lead = this.#leader();
     if (!lead) return;
     const r = lead.node!.raft;
-    if (r.pendingConfIndex > r.raftLog.applied || r.trk.isJoint()) return;
-    this.#adminAt = this.now + TICK * (20 + this.rng.int(60));
+    const eager = this.s.eagerAdmin && this.rng.chance(0.5);
+    if (!eager && (r.pendingConfIndex > r.raftLog.applied || r.trk.isJoint())) return;
+    this.#adminAt = this.now + TICK * (this.s.adminEvery[0] + this.rng.int(this.s.adminEvery[1]));
     const cs = r.trk.confState();
     const voters = cs.voters;
     const learners = cs.learners;
@@ -798,6 +826,7 @@ class Simulation {
     for (const m of this.members.values()) {
       m.pausedUntil = 0;
       m.downUntil = 0;
+      if (m.outstanding) m.outstanding.at = this.now;
     }
     this.trace("HEAL: faults stop; the cluster must converge");
   }
