@@ -47,9 +47,44 @@ export function goJson(v: unknown): string {
   throw new TypeError(`cannot encode ${typeof v}`);
 }
 
-/** Go's strconv.Quote for ASCII-printable text (enough for error messages). */
+/** Go's strconv.Quote (and fmt's %q) of text. */
 export function goQuote(s: string): string {
-  return goJsonString(s).replace(/\\u003c/g, "<").replace(/\\u003e/g, ">").replace(/\\u0026/g, "&");
+  return goQuoteBytes(new TextEncoder().encode(s));
+}
+
+/** Go's %q of a byte string: printable runes as they are, the rest escaped, bad UTF-8 as \xNN. */
+export function goQuoteBytes(b: Uint8Array): string {
+  const dec = new TextDecoder("utf-8", { fatal: true });
+  const esc: Record<number, string> = { 7: "\\a", 8: "\\b", 12: "\\f", 10: "\\n", 13: "\\r", 9: "\\t", 11: "\\v", 34: '\\"', 92: "\\\\" };
+  const hex = (n: number, w: number) => n.toString(16).padStart(w, "0");
+  let out = '"';
+  for (let i = 0; i < b.length; ) {
+    const c = b[i]!;
+    if (c < 0x80) {
+      if (esc[c]) out += esc[c];
+      else if (c < 0x20 || c === 0x7f) out += `\\x${hex(c, 2)}`;
+      else out += String.fromCharCode(c);
+      i++;
+      continue;
+    }
+    const len = c >= 0xf0 ? 4 : c >= 0xe0 ? 3 : c >= 0xc0 ? 2 : 1;
+    let ch: string | undefined;
+    try {
+      ch = len > 1 && i + len <= b.length ? dec.decode(b.subarray(i, i + len)) : undefined;
+    } catch {
+      ch = undefined;
+    }
+    if (ch === undefined) {
+      out += `\\x${hex(c, 2)}`;
+      i++;
+      continue;
+    }
+    const cp = ch.codePointAt(0)!;
+    if (cp < 0xa0 || cp === 0xad || cp === 0x2028 || cp === 0x2029 || cp === 0xfeff) out += cp > 0xffff ? `\\U${hex(cp, 8)}` : `\\u${hex(cp, 4)}`;
+    else out += ch;
+    i += len;
+  }
+  return `${out}"`;
 }
 
 function fmtFrac(v: bigint, prec: number): { int: bigint; frac: string } {

@@ -285,6 +285,7 @@ function getOp(args: string[], f: Flags): { key: string; opts: RangeOptions } {
     if (key === "") key = "\0";
     opts.fromKey = true;
   }
+  if (f.bool("keys-only") && f.bool("count-only")) fail(Exit.BadArgs, "`--keys-only` and `--count-only` cannot be set at the same time, choose one");
   if (f.bool("keys-only")) opts.keysOnly = true;
   if (f.bool("count-only")) opts.countOnly = true;
   return { key, opts };
@@ -472,6 +473,8 @@ const COMMANDS: Command[] = [
     run: async (ctx) => {
       const { key, opts } = getOp(ctx.args, ctx.flags);
       const p = ctx.printer();
+      // As etcdctl 3.5, which added --count-only: the count is shown by the fields format.
+      if (opts.countOnly && p.format !== "fields") fail(Exit.BadArgs, "--count-only is only for `--write-out=fields`");
       const r = await call(ctx.client().range(key, { ...opts, timeout: ctx.timeout() }));
       if (ctx.flags.bool("print-value-only")) {
         if (p.format !== "simple") fail(Exit.BadArgs, "print-value-only is only for `--write-out=simple`");

@@ -8,7 +8,7 @@ import type { DeleteResult, PutResult, RangeResult, ResponseOp, TxnResult } from
 import type { GrantResult, KeepAliveResult, LeasesResult, TimeToLiveResult } from "../src/lease.ts";
 import type { Member, StatusResult } from "../src/maintenance.ts";
 import { type KeyValue, type ResponseHeader, leaseIdToHex } from "../src/types.ts";
-import { Raw, goJson, goStringSlice, humanizeBytes, renderTable } from "./gofmt.ts";
+import { Raw, goJson, goQuote, goQuoteBytes, goStringSlice, humanizeBytes, renderTable } from "./gofmt.ts";
 
 export type Format = "simple" | "json" | "table" | "fields" | "protobuf";
 
@@ -113,13 +113,61 @@ export class Printer {
   }
 
   /** The formats etcdctl's printerRPC handles for the KV and lease verbs. */
-  private rpc(v: () => unknown): boolean {
+  private rpc(v: () => unknown, fields?: () => void): boolean {
     if (this.format === "json") {
       this.json(v());
       return true;
     }
+    if (this.format === "fields" && fields) {
+      fields();
+      return true;
+    }
     if (this.format === "simple") return false;
     throw new UnsupportedFormat(`${this.format} not supported as output format`);
+  }
+
+  // etcdctl's "fields" printer: one `"Name" : value` line per field.
+  private f(name: string, v: string | number | boolean): void {
+    this.line(`"${name}" : ${v}`);
+  }
+  private fHdr(h: ResponseHeader): void {
+    this.f("ClusterID", h.clusterId);
+    this.f("MemberID", h.memberId);
+    this.f("Revision", h.revision);
+    this.f("RaftTerm", h.raftTerm);
+  }
+  private fKv(pfx: string, kv: KeyValue): void {
+    this.f(`${pfx}Key`, goQuoteBytes(kv.key));
+    this.f(`${pfx}CreateRevision`, kv.createRevision);
+    this.f(`${pfx}ModRevision`, kv.modRevision);
+    this.f(`${pfx}Version`, kv.version);
+    this.f(`${pfx}Value`, goQuoteBytes(kv.value));
+    this.f(`${pfx}Lease`, kv.lease);
+  }
+  private fGet(r: RangeResult): void {
+    this.fHdr(r.header);
+    for (const kv of r.kvs) this.fKv("", kv);
+    this.f("More", r.more);
+    this.f("Count", r.count);
+  }
+  private fPut(r: PutResult): void {
+    this.fHdr(r.header);
+    if (r.prevKv) this.fKv("Prev", r.prevKv);
+  }
+  private fDel(r: DeleteResult): void {
+    this.fHdr(r.header);
+    this.f("Deleted", r.deleted);
+    for (const kv of r.prevKvs) this.fKv("Prev", kv);
+  }
+  private fTxn(r: TxnResult): void {
+    this.fHdr(r.header);
+    this.f("Succeeded", r.succeeded);
+    for (const op of r.responses) {
+      if (op.type === "range") this.fGet(op.range);
+      else if (op.type === "put") this.fPut(op.put);
+      else if (op.type === "delete") this.fDel(op.delete);
+      else this.fTxn(op.txn);
+    }
   }
 
   private kv(kv: KeyValue): void {
@@ -129,24 +177,24 @@ export class Printer {
   }
 
   get(r: RangeResult): void {
-    if (this.rpc(() => rangeJson(r))) return;
+    if (this.rpc(() => rangeJson(r), () => this.fGet(r))) return;
     for (const kv of r.kvs) this.kv(kv);
   }
 
   put(r: PutResult): void {
-    if (this.rpc(() => putJson(r))) return;
+    if (this.rpc(() => putJson(r), () => this.fPut(r))) return;
     this.line("OK");
     if (r.prevKv) this.kv(r.prevKv);
   }
 
   del(r: DeleteResult): void {
-    if (this.rpc(() => deleteJson(r))) return;
+    if (this.rpc(() => deleteJson(r), () => this.fDel(r))) return;
     this.line(String(r.deleted));
     for (const kv of r.prevKvs) this.kv(kv);
   }
 
   txn(r: TxnResult): void {
-    if (this.rpc(() => txnJson(r))) return;
+    if (this.rpc(() => txnJson(r), () => this.fTxn(r))) return;
     this.line(r.succeeded ? "SUCCESS" : "FAILURE");
     for (const op of r.responses) {
       this.line("");
@@ -158,17 +206,27 @@ export class Printer {
   }
 
   grant(r: GrantResult): void {
-    if (this.rpc(() => ({ ...headerFields(r.header), ID: new Raw(r.id), TTL: r.ttl, Error: "" }))) return;
+    const fields = () => {
+      this.fHdr(r.header);
+      this.f("ID", r.id);
+      this.f("TTL", r.ttl);
+    };
+    if (this.rpc(() => ({ ...headerFields(r.header), ID: new Raw(r.id), TTL: r.ttl, Error: "" }), fields)) return;
     this.line(`lease ${leaseIdToHex(r.id)} granted with TTL(${r.ttl}s)`);
   }
 
   revoke(id: string, r: { header: ResponseHeader }): void {
-    if (this.rpc(() => ({ header: headerFields(r.header) }))) return;
+    if (this.rpc(() => ({ header: headerFields(r.header) }), () => this.fHdr(r.header))) return;
     this.line(`lease ${leaseIdToHex(id)} revoked`);
   }
 
   keepAlive(r: KeepAliveResult): void {
-    if (this.rpc(() => ({ ...headerFields(r.header), ID: new Raw(r.id), TTL: r.ttl }))) return;
+    const fields = () => {
+      this.fHdr(r.header);
+      this.f("ID", r.id);
+      this.f("TTL", r.ttl);
+    };
+    if (this.rpc(() => ({ ...headerFields(r.header), ID: new Raw(r.id), TTL: r.ttl }), fields)) return;
     this.line(`lease ${leaseIdToHex(r.id)} keepalived with TTL(${r.ttl})`);
   }
 
@@ -180,7 +238,14 @@ export class Printer {
       "granted-ttl": r.grantedTtl,
       keys: r.keys.length ? r.keys.map(toBase64) : null,
     });
-    if (this.rpc(json)) return;
+    const fields = () => {
+      this.fHdr(r.header);
+      this.f("ID", r.id);
+      this.f("TTL", r.ttl);
+      this.f("GrantedTTL", r.grantedTtl);
+      for (const k of r.keys) this.f("Key", goQuoteBytes(k));
+    };
+    if (this.rpc(json, fields)) return;
     if (r.grantedTtl === 0 && r.ttl === -1) {
       this.line(`lease ${leaseIdToHex(r.id)} already expired`);
       return;
@@ -191,7 +256,11 @@ export class Printer {
   }
 
   leases(r: LeasesResult): void {
-    if (this.rpc(() => ({ ...headerFields(r.header), leases: r.leases.map((id) => ({ id: new Raw(id) })) }))) return;
+    const fields = () => {
+      this.fHdr(r.header);
+      for (const id of r.leases) this.f("ID", id);
+    };
+    if (this.rpc(() => ({ ...headerFields(r.header), leases: r.leases.map((id) => ({ id: new Raw(id) })) }), fields)) return;
     this.line(`found ${r.leases.length} leases`);
     for (const id of r.leases) this.line(leaseIdToHex(id));
   }
@@ -222,7 +291,18 @@ export class Printer {
           }))
         : undefined,
     });
-    if (this.rpc(json)) return;
+    const fields = () => {
+      this.fHdr(r.header);
+      for (const m of r.members) {
+        this.f("ID", m.id);
+        this.f("Name", goQuoteBytes(new TextEncoder().encode(m.name)));
+        for (const u of m.peerURLs) this.f("PeerURL", goQuoteBytes(new TextEncoder().encode(u)));
+        for (const u of m.clientURLs) this.f("ClientURL", goQuoteBytes(new TextEncoder().encode(u)));
+        this.f("IsLearner", m.isLearner);
+        this.line("");
+      }
+    };
+    if (this.rpc(json, fields)) return;
     for (const row of rows) this.line(row.join(", "));
   }
 
@@ -260,6 +340,22 @@ export class Printer {
         })),
       );
     }
+    if (this.format === "fields") {
+      for (const { ep, resp: st } of list) {
+        this.fHdr(st.header);
+        this.f("Version", goQuote(st.version));
+        this.f("DBSize", st.dbSize);
+        this.f("Leader", st.leader);
+        this.f("IsLearner", st.isLearner);
+        this.f("RaftIndex", st.raftIndex);
+        this.f("RaftTerm", st.raftTerm);
+        this.f("RaftAppliedIndex", st.raftAppliedIndex);
+        this.f("Errors", goStringSlice(st.errors));
+        this.f("Endpoint", goQuote(ep));
+        this.line("");
+      }
+      return;
+    }
     if (this.format !== "simple") throw new UnsupportedFormat(`${this.format} not supported as output format`);
     for (const row of rows) this.line(row.join(", "));
   }
@@ -269,6 +365,16 @@ export class Printer {
       return this.o.out(renderTable(["endpoint", "health", "took", "error"], list.map((h) => [h.ep, String(h.health), h.took, h.error])));
     }
     if (this.format === "json") return this.json(list.map((h) => ({ endpoint: h.ep, health: h.health, took: h.took, error: h.error || undefined })));
+    if (this.format === "fields") {
+      for (const h of list) {
+        this.f("Endpoint", goQuote(h.ep));
+        this.f("Health", h.health);
+        this.f("Took", h.took);
+        this.f("Error", h.error);
+        this.line("");
+      }
+      return;
+    }
     if (this.format !== "simple") throw new UnsupportedFormat(`${this.format} not supported as output format`);
     for (const h of list) {
       if (h.error === "") this.o.err(`${h.ep} is healthy: successfully committed proposal: took = ${h.took}\n`);

@@ -1,0 +1,308 @@
+// etcdoctl against etcdctl 3.4: the same command script runs with etcdctl on one fresh etcd
+// and with etcdoctl on another fresh server (etcd, or etcdo via ETCDO_TEST_ENDPOINTS, which
+// must then be a fresh cluster), so revisions line up; stdout, stderr and exit codes must
+// match after naming the IDs and ports that differ between two clusters.
+
+import { execFile } from "node:child_process";
+import { existsSync } from "node:fs";
+import { fileURLToPath } from "node:url";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { type TestServer, startEtcd, startTestServer } from "../../test/support/etcd-client-server.ts";
+
+const ETCDCTL = process.env.ETCDCTL_BIN ?? "/usr/bin/etcdctl";
+const BIN = fileURLToPath(new URL("../bin/etcdoctl.ts", import.meta.url));
+// Node >= 22.6 strips types; use the project's Node when this one is older.
+const NODE = Number(process.versions.node.split(".")[0]) >= 22 ? process.execPath : fileURLToPath(new URL("../../node_modules/.bin/node", import.meta.url));
+
+interface Result {
+  stdout: string;
+  stderr: string;
+  code: number;
+}
+
+function exec(file: string, args: string[], env: Record<string, string>, stdin?: string): Promise<Result> {
+  return new Promise((resolve) => {
+    const child = execFile(file, args, { env: { PATH: process.env.PATH ?? "", ...env }, timeout: 20_000 }, (err, stdout, stderr) => {
+      const code = err ? (typeof (err as { code?: unknown }).code === "number" ? ((err as { code: number }).code) : 1) : 0;
+      resolve({ stdout, stderr, code });
+    });
+    child.stdin!.on("error", () => {}); // the command may exit without reading stdin
+    child.stdin!.end(stdin ?? "");
+  });
+}
+
+let A: TestServer; // etcdctl's server
+let B: TestServer; // etcdoctl's server
+
+const etcdctl = (args: string[], stdin?: string) => exec(ETCDCTL, args, { ETCDCTL_API: "3", ETCDCTL_ENDPOINTS: A.hostPort }, stdin);
+const etcdoctl = (args: string[], stdin?: string) => exec(NODE, [BIN, ...args], { ETCDCTL_ENDPOINTS: B.hostPort }, stdin);
+
+/** Per side: IDs seen so far, replaced by stable names so the two clusters compare. */
+class Names {
+  private readonly map = new Map<string, string>();
+  private leases = 0;
+  private readonly server: TestServer;
+  constructor(server: TestServer) {
+    this.server = server;
+  }
+
+  lease(hex: string): void {
+    const dec = BigInt(`0x${hex}`).toString();
+    if (this.map.has(hex)) return;
+    const name = `LEASE${++this.leases}`;
+    this.map.set(hex, name);
+    this.map.set(dec, name);
+  }
+  hexOf(name: string): string {
+    for (const [k, v] of this.map) if (v === name && /[a-f]/.test(k) === false && k.length === 16) return k;
+    for (const [k, v] of this.map) if (v === name && k.length === 16) return k;
+    throw new Error(`no lease ${name}`);
+  }
+  async learnCluster(): Promise<void> {
+    const r = (await (await fetch(`${this.server.url}/v3/maintenance/status`, { method: "POST", body: "{}" })).json()) as { header: { cluster_id: string; member_id: string } };
+    for (const [id, name] of [[r.header.cluster_id, "CLUSTER"], [r.header.member_id, "MEMBER"]] as const) {
+      this.map.set(id, name);
+      this.map.set(BigInt(id).toString(16), name);
+    }
+  }
+  learn(out: string): void {
+    for (const m of out.matchAll(/lease ([0-9a-f]{16}) granted/g)) this.lease(m[1]!);
+    for (const m of out.matchAll(/"ID":(\d+),"TTL"|"ID" : (\d+)\n"TTL"/g)) this.lease(BigInt(m[1] ?? m[2]!).toString(16).padStart(16, "0"));
+  }
+  normalize(s: string): string {
+    let out = s;
+    // Longest first, so a decimal ID is not partly replaced by a shorter one.
+    for (const [k, v] of [...this.map].sort((a, b) => b[0].length - a[0].length)) out = out.split(k).join(v);
+    return out
+      .replace(/127\.0\.0\.1:\d{4,5}/g, "127.0.0.1:PORT")
+      .replace(/took = \S+/g, "took = T")
+      .replace(/"took":"[^"]*"/g, '"took":"T"')
+      .replace(/^"Took" : .*$/gm, '"Took" : T')
+      .replace(/remaining\(\d+s\)/g, "remaining(Ns)")
+      .replace(/"ttl":\d+/g, '"ttl":N')
+      .replace(/^"TTL" : \d+$/gm, '"TTL" : N')
+      .replace(/^\{"level":.*\n/gm, "")
+      .replace(/etcdctl/g, "etcdoctl");
+  }
+}
+
+let na: Names;
+let nb: Names;
+
+beforeAll(async () => {
+  [A, B] = await Promise.all([startEtcd("t1"), startTestServer()]);
+  na = new Names(A);
+  nb = new Names(B);
+  await Promise.all([na.learnCluster(), nb.learnCluster()]);
+});
+afterAll(async () => {
+  await Promise.all([A?.stop(), B?.stop()]);
+});
+
+interface Step {
+  args: string;
+  stdin?: string;
+  /** Order-insensitive output (etcd lists leases from a Go map). */
+  sortLines?: boolean;
+  /** Compare only stderr's "Error:" lines, first one only (cobra adds usage text and repeats). */
+  firstErrLine?: boolean;
+  /** Do not compare stdout (cobra prints usage there for flag errors). */
+  ignoreStdout?: boolean;
+}
+
+function split(args: string, names: Names): string[] {
+  // Words separated by spaces; '...' keeps spaces; $LEASEn is that side's lease ID in hex.
+  const words = args.match(/'[^']*'|\S+/g) ?? [];
+  return words.map((w) => (w.startsWith("'") ? w.slice(1, -1) : w)).map((w) => w.replace(/\$(LEASE\d+)/g, (_, n: string) => names.hexOf(n)));
+}
+
+async function runStep(step: Step): Promise<{ a: Result; b: Result }> {
+  const [a, b] = await Promise.all([etcdctl(split(step.args, na), step.stdin), etcdoctl(split(step.args, nb), step.stdin)]);
+  na.learn(a.stdout);
+  nb.learn(b.stdout);
+  const norm = (r: Result, n: Names): Result => {
+    let stdout = n.normalize(r.stdout);
+    let stderr = n.normalize(r.stderr);
+    if (step.sortLines) stdout = stdout.split("\n").sort().join("\n");
+    if (step.firstErrLine) stderr = stderr.split("\n").find((l) => l.startsWith("Error:")) ?? "";
+    if (step.ignoreStdout) stdout = "";
+    // Durations and member IDs (hex, unpadded) differ in width between the two clusters, and
+    // so do the table columns holding them: compare tables without padding (renderTable's
+    // layout is checked byte for byte in gofmt.test.ts).
+    if (stdout.startsWith("+")) stdout = stdout.replace(/\| +[\d.]+(ns|µs|ms|s) +\|/g, "| T |").replace(/ +/g, " ").replace(/-+/g, "-");
+    return { stdout, stderr, code: r.code };
+  };
+  return { a: norm(a, na), b: norm(b, nb) };
+}
+
+function script(title: string, steps: Step[]): void {
+  it(title, async () => {
+    for (const step of steps) {
+      const { a, b } = await runStep(step);
+      expect({ step: step.args, ...b }).toEqual({ step: step.args, ...a });
+    }
+  });
+}
+
+describe.skipIf(!existsSync(ETCDCTL))("etcdoctl matches etcdctl 3.4", () => {
+  script("put and get", [
+    { args: "put foo bar" },
+    { args: "put foo1 'bar 1'" },
+    { args: "put foo2 bar2 -w json" },
+    { args: "put foo3 bar3 -w=json" },
+    { args: "put zoo val" },
+    { args: "put héllo wörld<&>" },
+    { args: "get foo" },
+    { args: "get foo -w json" },
+    { args: "get héllo -w json" },
+    { args: "get héllo" },
+    { args: "get foo --prefix" },
+    { args: "get foo foo3" },
+    { args: "get --prefix --limit=2 foo" },
+    { args: "get foo --prefix -w json --limit 1" },
+    { args: "get --from-key foo1" },
+    { args: "get foo --prefix --keys-only" },
+    { args: "get foo --prefix --keys-only -w json" },
+    { args: "get foo --prefix -w fields" },
+    { args: "put foo3 bar3 --prev-kv -w fields" },
+    { args: "get foo --prefix --print-value-only" },
+    { args: "get foo --prefix --sort-by=VALUE --order=DESCEND" },
+    { args: "get foo --prefix --sort-by=modify --order=descend -w json" },
+    { args: "get foo --prefix --sort-by=create --order=ascend" },
+    { args: "get foo --prefix --order=DESCEND --limit=2" },
+    { args: "get foo --rev=2" },
+    { args: "get foo --rev=2 -w json" },
+    { args: "get '' --prefix" },
+    { args: "get '' --from-key --keys-only" },
+    { args: "get foo --consistency=s" },
+    { args: "get foo --hex" },
+    { args: "get nothing" },
+    { args: "get nothing -w json" },
+    { args: "put foo newbar --prev-kv" },
+    { args: "put foo newerbar --prev-kv -w json" },
+    { args: "put foo --ignore-value" },
+    { args: "put stdinkey", stdin: "from stdin\nwith two lines" },
+    { args: "get stdinkey" },
+    { args: "put -- dash -value" },
+    { args: "get dash -w json" },
+  ]);
+
+  script("errors and exit codes", [
+    { args: "get" },
+    { args: "get a b c --prefix" },
+    { args: "get a --prefix --from-key" },
+    { args: "get a --consistency=x" },
+    { args: "get a --sort-by=size" },
+    { args: "get a --order=up" },
+    { args: "get foo -w table" },
+    { args: "get foo -w xml" },
+    { args: "get foo -w json --print-value-only" },
+    { args: "put" },
+    { args: "put k v --lease=zz" },
+    { args: "put k v --lease=1234" },
+    { args: "put '' v" },
+    { args: "put k v --ignore-value" },
+    { args: "put nokey --ignore-value" },
+    { args: "del" },
+    { args: "del a b c" },
+    { args: "get foo --rev=100000" },
+    { args: "lease grant" },
+    { args: "lease grant abc" },
+    { args: "lease revoke xyz" },
+    { args: "lease revoke 1234" },
+    { args: "compaction" },
+    { args: "compaction abc" },
+    { args: "compaction 100000" },
+    { args: "get foo --bogus", firstErrLine: true, ignoreStdout: true },
+    { args: "get foo --limit=x", firstErrLine: true, ignoreStdout: true },
+    { args: "bogus", firstErrLine: true },
+  ]);
+
+  script("del", [
+    { args: "put d1 1" },
+    { args: "put d2 2" },
+    { args: "put d3 3" },
+    { args: "put e1 1" },
+    { args: "put z1 1" },
+    { args: "del d1" },
+    { args: "del d1" },
+    { args: "del d2 d9 --prev-kv" },
+    { args: "put d2 2" },
+    { args: "del --prefix d -w json --prev-kv" },
+    { args: "del --from-key z" },
+    { args: "del e1 -w json" },
+  ]);
+
+  script("txn", [
+    { args: "put t1 1" },
+    { args: "txn", stdin: 'mod("t1") > "0"\nval("t1") = "1"\n\nput t1 2\nget t1\ndel t0\n\nput t1 3\n\n' },
+    { args: "txn", stdin: 'val("t1") = "1"\n\nput t1 2\n\nput t1 4 --prev-kv\nget t1\n\n' },
+    { args: "txn -w json", stdin: 'version("t1") > "0"\ncreate("t1") != "0"\n\nput t2 "a b"\nget t --prefix\n\n\n' },
+    { args: "txn -i", stdin: 'ver("nope") = "0"\n\nput nope created\n\nget nope\n\n' },
+    { args: "txn", stdin: 'c("t1") < "100000"\nm("t1") = "0"\n\n\nget t1 --print-value-only\ndel t2 --prev-kv\n\n' },
+    { args: "txn", stdin: "\n\n\n" },
+    { args: "txn", stdin: 'val("t1") = "1"\n\nput t1 2' },
+    { args: "txn", stdin: "t1 = 1\n\n\n" },
+    { args: "txn", stdin: '\nbogus t1\n\n\n', firstErrLine: true },
+    { args: "txn", stdin: '\nget t1 -w json\n\n\n', firstErrLine: true },
+    { args: "txn -w fields", stdin: 'val("t1") != "x"\n\nget t1\nput t3 x --prev-kv\n\n\n' },
+    { args: "txn extra" },
+  ]);
+
+  script("leases", [
+    { args: "lease grant 100" },
+    { args: "lease grant 200 -w json" },
+    { args: "put leased v --lease=$LEASE1" },
+    { args: "get leased -w json" },
+    { args: "lease timetolive $LEASE1" },
+    { args: "lease timetolive $LEASE1 --keys" },
+    { args: "lease timetolive $LEASE1 --keys -w json" },
+    { args: "lease timetolive $LEASE1 --keys -w fields" },
+    // etcd lists a lease's keys from a map: only one key while the order is visible.
+    { args: "put leased2 v --lease=$LEASE1" },
+    { args: "lease grant 50 -w fields" },
+    { args: "lease list -w fields", sortLines: true },
+    { args: "lease timetolive $LEASE2 -w json" },
+    { args: "lease list", sortLines: true },
+    { args: "lease keep-alive --once $LEASE1" },
+    { args: "lease keep-alive --once $LEASE2 -w json" },
+    { args: "put leased v2 --ignore-lease --prev-kv -w json" },
+    { args: "lease revoke $LEASE1" },
+    { args: "get leased" },
+    { args: "lease revoke $LEASE1" },
+    { args: "lease timetolive $LEASE1" },
+    { args: "lease timetolive $LEASE1 -w json" },
+    { args: "lease keep-alive --once $LEASE1" },
+    { args: "lease revoke $LEASE2 -w json" },
+    { args: "lease list" },
+    { args: "lease list -w json" },
+  ]);
+
+  script("compaction", [
+    { args: "put c v1" },
+    { args: "put c v2" },
+    { args: "put c v3" },
+    { args: "get c -w json" },
+    { args: "compaction 3" },
+    { args: "compaction 3" },
+    { args: "get c --rev=2" },
+    { args: "compaction 4 --physical -w json" },
+    { args: "get c --rev=4 --print-value-only" },
+  ]);
+
+  script("cluster", [
+    { args: "member list" },
+    { args: "member list -w json" },
+    { args: "member list -w table" },
+    { args: "member list -w fields" },
+    { args: "endpoint status --cluster" },
+    { args: "endpoint status -w json" },
+    { args: "endpoint status -w table" },
+    { args: "endpoint status -w fields" },
+    { args: "endpoint health" },
+    { args: "endpoint health -w json" },
+    { args: "endpoint health -w table" },
+    { args: "endpoint health -w fields" },
+    { args: "endpoint health --cluster -w json" },
+  ]);
+});
