@@ -5,7 +5,7 @@ import { readFileSync, readdirSync } from "node:fs";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 
-const dir = new URL(".", import.meta.url).pathname;
+const dir = new URL("../../src/raft/", import.meta.url).pathname;
 const sources = readdirSync(dir).filter((f) => f.endsWith(".ts") && !f.endsWith(".test.ts"));
 
 const forbidden: [RegExp, string][] = [

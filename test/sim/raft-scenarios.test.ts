@@ -1,4 +1,4 @@
-// Scenario scripts: readable raft interactions with their exact expected output, in the
+// Scenario scripts (src/raft/testdata/*.txt): readable raft interactions with their exact expected output, in the
 // spirit of etcd-io/raft's testdata (cockroachdb/datadriven format). Every file in
 // testdata/*.txt is a sequence of blocks:
 //
@@ -8,7 +8,8 @@
 //   expected output (up to the next blank line)
 //
 // If the output itself has blank lines, double the separator: "----\n----" before it and
-// "----\n----" after it. REWRITE=1 regenerates the expected outputs (review the diff!).
+// "----\n----" after it. To regenerate the expected outputs (then review the diff!):
+//   REWRITE=1 npx vitest run --project unit test/sim/raft-scenarios.test.ts
 //
 // Commands (node ids are m1, m2, …):
 //   add-nodes ids=(m1,m2,m3) [voters=(…)] [learners=(…)] [index=N] [prevote=bool]
@@ -32,12 +33,12 @@
 import { readFileSync, readdirSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
-import { describeEntry, describeMessage, describeReady } from "./describe.ts";
-import { ErrProposalDropped } from "./errors.ts";
-import type { LogLevel } from "./logger.ts";
-import { MemoryStorage } from "./storage.ts";
-import { Network, enc } from "./test-util.ts";
-import type { ConfChange, ConfChangeSingle, Message, NodeId } from "./types.ts";
+import { describeEntry, describeMessage, describeReady } from "../../src/raft/describe.ts";
+import { ErrProposalDropped } from "../../src/raft/errors.ts";
+import type { LogLevel } from "../../src/raft/logger.ts";
+import { MemoryStorage } from "../../src/raft/storage.ts";
+import { Network, enc } from "../../src/raft/test-util.ts";
+import type { ConfChange, ConfChangeSingle, Message, NodeId } from "../../src/raft/types.ts";
 
 interface Block {
   command: string;
@@ -332,7 +333,7 @@ function tokenize(line: string): string[] {
   return line.match(/\S+=\([^)]*\)|\S+/g) ?? [];
 }
 
-const dir = join(new URL(".", import.meta.url).pathname, "testdata");
+const dir = new URL("../../src/raft/testdata/", import.meta.url).pathname;
 const files = readdirSync(dir).filter((f) => f.endsWith(".txt")).sort();
 
 describe("scenario scripts", () => {
