@@ -78,6 +78,10 @@ class Names {
       .replace(/took = \S+/g, "took = T")
       .replace(/"took":"[^"]*"/g, '"took":"T"')
       .replace(/^"Took" : .*$/gm, '"Took" : T')
+      // bbolt's file size depends on timing, not on the commands.
+      .replace(/\b\d+(\.\d)? (B|kB|MB|GB)\b/g, "SIZE")
+      .replace(/"(dbSize|dbSizeInUse)":\d+/g, '"$1":SIZE')
+      .replace(/^"DBSize" : \d+$/gm, '"DBSize" : SIZE')
       .replace(/remaining\(\d+s\)/g, "remaining(Ns)")
       .replace(/"ttl":\d+/g, '"ttl":N')
       .replace(/^"TTL" : \d+$/gm, '"TTL" : N')
