@@ -740,7 +740,8 @@ class Simulation {
         }
         continue;
       }
-      if (!faults && this.now % TICK !== 0) continue;
+      // Once faults stop, no new operations: the ones in flight finish or time out.
+      if (!faults) continue;
       if (!this.rng.chance(this.s.opP / TICK)) continue;
       this.#issue(c);
     }
