@@ -1,0 +1,255 @@
+// One etcd member's consensus loop, pure and synchronous: the raft core, its SQLite log and
+// the apply layer, driven by tick/step/propose/readIndex and drained by process(). The
+// platform adapter (the member Durable Object, or a simulator) sends the returned messages,
+// wakes the requests whose results came back, and supplies time.
+//
+// process() keeps raft's Ready contract: each Ready's entries and hard state are written in
+// one transaction before its messages are returned (so nothing is sent that storage does not
+// vouch for), then committed entries are applied in one transaction together with the
+// consistent index and any configuration change, then read states are released once the
+// applied index reaches them.
+import {
+  RawNode,
+  confChangeOf,
+  type ConfChange,
+  type ConfState,
+  type Entry,
+  type Message,
+  type NodeId,
+  type RaftError,
+  type Status,
+} from "../raft/index.ts";
+import type { Prng } from "../util/prng.ts";
+import type { SqlDb } from "../util/sql.ts";
+import { Applier, leaseRevokeRequest, type ApplierOptions, type ApplyResult, type RaftEntry } from "./applier.ts";
+import { encodeInternalRequest, type InternalRequest } from "./internal_request.ts";
+import { SqliteRaftStorage } from "./raft_storage.ts";
+
+export interface EtcdNodeOptions {
+  id: NodeId;
+  /** The initial voters, used only when this member's storage is empty (bootstrap). */
+  initialMembers: NodeId[];
+  db: SqlDb;
+  rng: Prng | (() => number);
+  electionTicks: number;
+  heartbeatTicks: number;
+  /** Milliseconds per tick, to turn the election timeout into the lessor's extension. */
+  tickMs: number;
+  applier: ApplierOptions;
+}
+
+export interface AppliedRequest {
+  id: number;
+  result: ApplyResult;
+}
+
+export interface ProcessOutput {
+  messages: Message[];
+  /** Results of requests applied in this round (from any proposer; match by id). */
+  applied: AppliedRequest[];
+  /** Read-index contexts whose reads may now be served (applied index reached). */
+  readsReady: number[];
+  /** Set when the known leader changed in this round. */
+  leaderChanged: boolean;
+}
+
+const READ_CTX_BYTES = 8;
+
+function encodeReadCtx(id: number): Uint8Array {
+  const b = new Uint8Array(READ_CTX_BYTES);
+  new DataView(b.buffer).setFloat64(0, id);
+  return b;
+}
+
+function decodeReadCtx(b: Uint8Array): number {
+  return b.length === READ_CTX_BYTES ? new DataView(b.buffer, b.byteOffset, 8).getFloat64(0) : -1;
+}
+
+export class EtcdNode {
+  readonly id: NodeId;
+  readonly applier: Applier;
+  readonly storage: SqliteRaftStorage;
+  private readonly node: RawNode;
+  private readonly db: SqlDb;
+  private readonly electionTimeoutMs: number;
+  private confState: ConfState;
+  /** Read contexts waiting for the applied index to reach their read index. */
+  private readonly pendingReads: Array<{ ctx: number; index: number }> = [];
+  private lessorPromoted = false;
+  private nextOwnRequest = 1;
+
+  constructor(opts: EtcdNodeOptions) {
+    this.id = opts.id;
+    this.db = opts.db;
+    this.storage = new SqliteRaftStorage(opts.db);
+    this.applier = new Applier(opts.db, opts.applier);
+    this.electionTimeoutMs = opts.electionTicks * opts.tickMs;
+    if (this.storage.isEmpty()) {
+      // Bootstrap like etcd's --initial-cluster: every initial member starts from the same
+      // configuration at index 1, so they agree without exchanging anything.
+      opts.db.transaction(() =>
+        this.storage.installSnapshot({
+          index: 1,
+          term: 1,
+          confState: { voters: [...opts.initialMembers], learners: [], votersOutgoing: [], learnersNext: [], autoLeave: false },
+        }),
+      );
+    }
+    this.confState = this.storage.initialState().confState;
+    const applied = Math.max(this.applier.consistentIndex(), this.storage.firstIndex() - 1);
+    this.node = new RawNode(
+      {
+        id: opts.id,
+        rng: opts.rng,
+        electionTicks: opts.electionTicks,
+        heartbeatTicks: opts.heartbeatTicks,
+        applied,
+        preVote: true,
+        checkQuorum: true,
+      },
+      this.storage,
+    );
+  }
+
+  // ---- inputs ----
+
+  tick(): void {
+    this.node.tick();
+  }
+
+  step(m: Message): RaftError | null {
+    return this.node.step(m);
+  }
+
+  /** Proposes a request; a follower forwards it to the leader. Null, or why it was dropped. */
+  propose(request: InternalRequest): RaftError | null {
+    return this.node.propose(encodeInternalRequest(request));
+  }
+
+  proposeConfChange(cc: ConfChange): RaftError | null {
+    return this.node.proposeConfChange(cc);
+  }
+
+  /** Asks for a linearizable read point; ctx comes back in readsReady. */
+  readIndex(ctx: number): void {
+    this.node.readIndex(encodeReadCtx(ctx));
+  }
+
+  transferLeader(to: NodeId): void {
+    this.node.transferLeader(to);
+  }
+
+  campaign(): void {
+    this.node.campaign();
+  }
+
+  reportUnreachable(to: NodeId): void {
+    this.node.reportUnreachable(to);
+  }
+
+  // ---- state ----
+
+  status(): Status {
+    return this.node.status();
+  }
+
+  isLeader(): boolean {
+    return this.node.raft.state === "Leader";
+  }
+
+  leader(): NodeId {
+    return this.node.raft.lead;
+  }
+
+  term(): number {
+    return this.node.raft.term;
+  }
+
+  members(): ConfState {
+    return this.confState;
+  }
+
+  /** Requests this member proposes itself (lease revokes) get ids from its own range. */
+  ownRequestId(): number {
+    return -this.nextOwnRequest++;
+  }
+
+  /** Leader only: proposes revokes for expired leases. Returns how many were proposed. */
+  revokeExpiredLeases(nowMs: number): number {
+    if (!this.isLeader() || !this.lessorPromoted) return 0;
+    let n = 0;
+    for (const leaseId of this.applier.expiredLeases(nowMs)) {
+      if (this.propose(leaseRevokeRequest(this.ownRequestId(), leaseId)) === null) n++;
+    }
+    return n;
+  }
+
+  // ---- the Ready loop ----
+
+  process(nowMs: number): ProcessOutput {
+    const out: ProcessOutput = { messages: [], applied: [], readsReady: [], leaderChanged: false };
+    while (this.node.hasReady()) {
+      const rd = this.node.ready();
+      if (rd.softState) {
+        out.leaderChanged = true;
+        if (rd.softState.role !== "Leader" && this.lessorPromoted) {
+          this.applier.demote();
+          this.lessorPromoted = false;
+        }
+      }
+      if (rd.entries.length > 0 || rd.hardState) {
+        this.db.transaction(() => {
+          this.storage.append(rd.entries);
+          if (rd.hardState) this.storage.setHardState(rd.hardState);
+        });
+      }
+      for (const m of rd.messages) out.messages.push(m);
+      if (rd.committedEntries.length > 0) this.applyCommitted(rd.committedEntries, nowMs, out);
+      for (const rs of rd.readStates) this.pendingReads.push({ ctx: decodeReadCtx(rs.requestCtx), index: rs.index });
+      this.node.advance(rd);
+    }
+    this.releaseReads(out);
+    this.maybePromoteLessor(nowMs);
+    return out;
+  }
+
+  private applyCommitted(entries: readonly Entry[], nowMs: number, out: ProcessOutput): void {
+    const forApplier: RaftEntry[] = [];
+    const confChanges: Array<{ index: number; cc: ConfChange }> = [];
+    for (const e of entries) {
+      if (e.type === "ConfChange") {
+        confChanges.push({ index: e.index, cc: confChangeOf(e) });
+        forApplier.push({ index: e.index, term: e.term, data: new Uint8Array(0) });
+      } else {
+        forApplier.push({ index: e.index, term: e.term, data: e.data });
+      }
+    }
+    this.db.transaction(() => {
+      const results = this.applier.applyBatch(forApplier, nowMs);
+      for (const r of results) if (r) out.applied.push({ id: r.id, result: r });
+      for (const { cc } of confChanges) {
+        this.confState = this.node.applyConfChange(cc);
+        this.storage.setConfState(this.confState);
+      }
+    });
+  }
+
+  private releaseReads(out: ProcessOutput): void {
+    const applied = this.applier.consistentIndex();
+    for (let i = 0; i < this.pendingReads.length; ) {
+      const r = this.pendingReads[i]!;
+      if (r.index <= applied) {
+        out.readsReady.push(r.ctx);
+        this.pendingReads.splice(i, 1);
+      } else i++;
+    }
+  }
+
+  /** etcd promotes the lessor once the new leader has applied everything of earlier terms. */
+  private maybePromoteLessor(nowMs: number): void {
+    if (this.lessorPromoted || !this.isLeader()) return;
+    if (this.applier.appliedTerm() !== this.term()) return;
+    this.applier.promote(nowMs, this.electionTimeoutMs);
+    this.lessorPromoted = true;
+  }
+}

@@ -1,0 +1,158 @@
+// The raft log, hard state and snapshot metadata of one member in its SQLite database,
+// as the raft core's Storage. The core only reads through this interface; the node driver
+// writes each Ready's entries and hard state here in one transaction before sending
+// anything that depends on them.
+import {
+  ErrCompacted,
+  ErrUnavailable,
+  emptyConfState,
+  type ConfState,
+  type Entry,
+  type EntryType,
+  type HardState,
+  type InitialState,
+  type Snapshot,
+  type Storage,
+} from "../raft/index.ts";
+import type { SqlDb } from "../util/sql.ts";
+
+// Invariants:
+// - raft_log holds exactly the indexes (snapshot_index, last_index], contiguous.
+// - raft_meta 'snapshot' is the last snapshot's {index, term, confState}; entries at or
+//   below its index are gone. 'hard_state' is the last persisted term/vote/commit.
+// - 'conf_state' is the configuration in force at the applied index (written with applies).
+const SCHEMA = `
+CREATE TABLE IF NOT EXISTS raft_log (
+  idx INTEGER PRIMARY KEY,
+  term INTEGER NOT NULL,
+  type INTEGER NOT NULL,
+  data BLOB NOT NULL
+);
+CREATE TABLE IF NOT EXISTS raft_meta (
+  k TEXT PRIMARY KEY,
+  v TEXT NOT NULL
+) WITHOUT ROWID;
+`;
+
+const TYPE_CODE: Record<EntryType, number> = { Normal: 0, ConfChange: 1 };
+const ENTRY_OVERHEAD_BYTES = 16;
+
+interface SnapshotMeta {
+  index: number;
+  term: number;
+  confState: ConfState;
+}
+
+export class SqliteRaftStorage implements Storage {
+  private readonly db: SqlDb;
+  private snap: SnapshotMeta;
+  private last: number;
+
+  constructor(db: SqlDb) {
+    this.db = db;
+    db.script(SCHEMA);
+    this.snap = this.readJson<SnapshotMeta>("snapshot") ?? { index: 0, term: 0, confState: emptyConfState() };
+    const row = db.first<{ m: number | null }>("SELECT max(idx) AS m FROM raft_log");
+    this.last = row?.m ?? this.snap.index;
+  }
+
+  /** True for a member that has never persisted anything (bootstrap needed). */
+  isEmpty(): boolean {
+    return this.readJson("hard_state") === undefined && this.last === 0 && this.snap.index === 0;
+  }
+
+  initialState(): InitialState {
+    const hardState = this.readJson<HardState>("hard_state") ?? { term: 0, vote: "", commit: 0 };
+    const confState = this.readJson<ConfState>("conf_state") ?? this.snap.confState;
+    return { hardState, confState };
+  }
+
+  entries(lo: number, hi: number, maxBytes: number): Entry[] {
+    if (lo <= this.snap.index) throw ErrCompacted;
+    if (hi > this.last + 1) throw ErrUnavailable;
+    const rows = this.db.all<{ idx: number; term: number; type: number; data: Uint8Array }>(
+      "SELECT idx, term, type, data FROM raft_log WHERE idx >= ? AND idx < ? ORDER BY idx",
+      lo,
+      hi,
+    );
+    if (rows.length !== hi - lo) throw ErrUnavailable;
+    const out: Entry[] = [];
+    let size = 0;
+    for (const r of rows) {
+      size += r.data.length + ENTRY_OVERHEAD_BYTES;
+      if (out.length > 0 && size > maxBytes) break;
+      out.push({ index: r.idx, term: r.term, type: r.type === 1 ? "ConfChange" : "Normal", data: r.data });
+    }
+    return out;
+  }
+
+  term(i: number): number {
+    if (i === this.snap.index) return this.snap.term;
+    if (i < this.snap.index) throw ErrCompacted;
+    if (i > this.last) throw ErrUnavailable;
+    const row = this.db.first<{ term: number }>("SELECT term FROM raft_log WHERE idx = ?", i);
+    if (!row) throw ErrUnavailable;
+    return row.term;
+  }
+
+  firstIndex(): number {
+    return this.snap.index + 1;
+  }
+
+  lastIndex(): number {
+    return this.last;
+  }
+
+  snapshot(): Snapshot {
+    return { metadata: { ...this.snap, confState: structuredClone(this.snap.confState) }, data: new Uint8Array(0) };
+  }
+
+  // ---- writes (call inside the caller's transaction) ----
+
+  /** Appends entries, replacing any conflicting suffix from entries[0].index on. */
+  append(entries: readonly Entry[]): void {
+    if (entries.length === 0) return;
+    const first = entries[0]!.index;
+    if (first <= this.last) this.db.run("DELETE FROM raft_log WHERE idx >= ?", first);
+    for (const e of entries) {
+      if (e.index <= this.snap.index) continue;
+      this.db.run("INSERT INTO raft_log (idx, term, type, data) VALUES (?, ?, ?, ?)", e.index, e.term, TYPE_CODE[e.type], e.data);
+    }
+    this.last = entries[entries.length - 1]!.index;
+  }
+
+  setHardState(hs: HardState): void {
+    this.writeJson("hard_state", hs);
+  }
+
+  setConfState(cs: ConfState): void {
+    this.writeJson("conf_state", cs);
+  }
+
+  /** Records a snapshot point at index (already applied) and drops the log up to it. */
+  compact(index: number, term: number, confState: ConfState): void {
+    if (index <= this.snap.index) return;
+    this.snap = { index, term, confState: structuredClone(confState) };
+    this.writeJson("snapshot", this.snap);
+    this.db.run("DELETE FROM raft_log WHERE idx <= ?", index);
+    if (this.last < index) this.last = index;
+  }
+
+  /** Installs a received snapshot's metadata: the whole log is replaced. */
+  installSnapshot(meta: SnapshotMeta): void {
+    this.snap = { index: meta.index, term: meta.term, confState: structuredClone(meta.confState) };
+    this.writeJson("snapshot", this.snap);
+    this.writeJson("conf_state", this.snap.confState);
+    this.db.run("DELETE FROM raft_log");
+    this.last = meta.index;
+  }
+
+  private readJson<T>(k: string): T | undefined {
+    const row = this.db.first<{ v: string }>("SELECT v FROM raft_meta WHERE k = ?", k);
+    return row ? (JSON.parse(row.v) as T) : undefined;
+  }
+
+  private writeJson(k: string, v: unknown): void {
+    this.db.run("INSERT INTO raft_meta (k, v) VALUES (?, ?) ON CONFLICT(k) DO UPDATE SET v = excluded.v", k, JSON.stringify(v));
+  }
+}
