@@ -114,7 +114,9 @@ describe("EtcdNode", () => {
     c.settle(10);
     const follower = [...c.nodes.values()].find((n) => !n.isLeader())!;
     follower.readIndex(43);
-    expect(follower.process(c.now).readsReady).toEqual([]); // needs the leader's heartbeat round first
+    const first = follower.process(c.now);
+    expect(first.readsReady).toEqual([]); // needs the leader's heartbeat round first
+    c.inbox.push(...first.messages);
     const seen: number[] = [];
     for (let i = 0; i < 10; i++) {
       c.now += 100;
