@@ -282,3 +282,13 @@ describe("Go helpers", () => {
     expect(() => goBase64StdDecode(bytes("Zm9vYmE"))).toThrow("illegal base64 data at input byte 4");
   });
 });
+
+describe("raw body bytes", () => {
+  it("keeps what Request.text() would hide: a BOM, invalid UTF-8", async () => {
+    const bom = Uint8Array.of(0xef, 0xbb, 0xbf, 0x7b, 0x7d);
+    expect(() => rpcs.Range.decode(bom)).toThrow("invalid character 'ï' looking for beginning of value");
+    const bad = Uint8Array.of(0x7b, 0x22, 0x6b, 0x65, 0x79, 0x22, 0x3a, 0x22, 0x5a, 0x6d, 0x39, 0xff, 0x22, 0x7d); // {"key":"Zm9\xff"}
+    // Go turns the invalid byte into U+FFFD (3 bytes) before base64 sees it.
+    expect(() => rpcs.Range.decode(bad)).toThrow("illegal base64 data at input byte 3");
+  });
+});

@@ -2,8 +2,9 @@
 // form of LeaseKeepAlive): paths as in etcd 3.4's rpc.proto annotations, request decoding
 // with the gateway's exact acceptance and error texts, response encoding byte for byte.
 //
-// Usage (hono): look the path up in `rpcByPath`, `decode(await req.text())` (throws an
-// EtcdError; give it to `errorResponse`), call the server, `jsonResponse(encode(res))`.
+// Usage (hono): look the path up in `rpcByPath`, `decode(new Uint8Array(await
+// req.arrayBuffer()))` (throws an EtcdError; give it to `errorResponse`), call the server,
+// `jsonResponse(encode(res))`.
 
 import { EtcdError, GrpcCode } from "../../server/errors.ts";
 import type {
@@ -51,8 +52,12 @@ export interface UnaryRpc<Req, Res> {
   readonly service: "KV" | "Lease";
   /** Gateway paths, POST only; the first is the canonical one. */
   readonly paths: readonly string[];
-  /** Body text → complete request, or throws an EtcdError carrying etcd's exact message. */
-  decode(bodyText: string, options?: DecodeOptions): Req;
+  /**
+   * Body → complete request, or throws an EtcdError carrying etcd's exact message. Pass the
+   * raw bytes when you have them: Request.text() drops a leading BOM and replaces invalid
+   * UTF-8, both of which etcd reports as errors of its own.
+   */
+  decode(body: string | Uint8Array, options?: DecodeOptions): Req;
   /** Response → the body etcd's gateway writes (no trailing newline). */
   encode(response: Res): string;
   /** Protobuf wire size of a request. */
@@ -66,7 +71,7 @@ export interface KeepAliveRpc extends UnaryRpc<LeaseKeepAliveRequest, LeaseKeepA
    * A bad first value throws (etcd answers 500, code 2 "Unknown", Go's message); a bad later
    * value silently ends the list.
    */
-  decodeStream(bodyText: string): LeaseKeepAliveRequest[];
+  decodeStream(body: string | Uint8Array): LeaseKeepAliveRequest[];
   /** One streamed message: `{"result":{...}}` followed by a newline. */
   encode(response: LeaseKeepAliveResponse): string;
 }
@@ -76,8 +81,12 @@ function grpcLimit(options?: DecodeOptions): number {
 }
 
 /** Reads the first JSON value of the body as `desc`, the way the unary gateway handlers do. */
-function decodeBody(bodyText: string, desc: MessageDesc): DecodedMessage {
-  const buf = utf8Encode(bodyText);
+function bodyBytes(body: string | Uint8Array): Uint8Array {
+  return typeof body === "string" ? utf8Encode(body) : body;
+}
+
+function decodeBody(body: string | Uint8Array, desc: MessageDesc): DecodedMessage {
+  const buf = bodyBytes(body);
   try {
     const v = decoderReadValue(buf, 0);
     const doc = new Doc(buf);
@@ -102,8 +111,8 @@ function unary<Req, Res>(
     name,
     service,
     paths,
-    decode(bodyText, options) {
-      const req = convert(decodeBody(bodyText, desc));
+    decode(body, options) {
+      const req = convert(decodeBody(body, desc));
       const size = protoSize(req);
       const limit = grpcLimit(options);
       if (size > limit) {
@@ -131,13 +140,13 @@ const keepAliveBase = unary<LeaseKeepAliveRequest, LeaseKeepAliveResponse>(
 
 const LeaseKeepAlive: KeepAliveRpc = {
   ...keepAliveBase,
-  decode(bodyText) {
-    const all = LeaseKeepAlive.decodeStream(bodyText);
+  decode(body) {
+    const all = LeaseKeepAlive.decodeStream(body);
     return all[0] ?? { ID: 0n };
   },
   encode: keepAliveBase.encode,
-  decodeStream(bodyText) {
-    const buf = utf8Encode(bodyText);
+  decodeStream(body) {
+    const buf = bodyBytes(body);
     const doc = new Doc(buf);
     const out: LeaseKeepAliveRequest[] = [];
     let pos = 0;
