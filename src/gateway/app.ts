@@ -16,7 +16,8 @@ import {
   pageNotFound,
   streamResponse,
 } from "./http_errors.ts";
-import { MEMBER_HEADER, memberStub, UnknownMemberError } from "./members.ts";
+import { registerFaultRoutes } from "./faults.ts";
+import { MEMBER_HEADER, pickMember, rememberLeader, stubFor, UnknownMemberError } from "./members.ts";
 
 type AppContext = Context<{ Bindings: Env }>;
 
@@ -51,14 +52,27 @@ app.all("/health", async (c) => {
   });
 });
 
+registerFaultRoutes(app);
+
 app.all("/v3/*", (c) => gateway(c, c.req.path));
 app.all("/v3beta/*", (c) => gateway(c, "/v3/" + c.req.path.slice("/v3beta/".length)));
 
 app.notFound(() => pageNotFound());
 app.onError((err) => errorResponse(err));
 
-function memberFor(c: AppContext) {
-  return memberStub(c.env, c.req.header(MEMBER_HEADER));
+/** RPCs that read: spread over members. Everything else goes to the leader hint. */
+const READ_RPCS: ReadonlySet<RpcName> = new Set(["Range", "LeaseTimeToLive", "LeaseLeases"]);
+
+function memberFor(c: AppContext, rpc: RpcName = "Range") {
+  const name = pickMember(c.env, c.req.header(MEMBER_HEADER), !READ_RPCS.has(rpc));
+  const stub = stubFor(c.env, name);
+  return {
+    async unary(rpcName: RpcName, request: unknown): Promise<UnaryResult> {
+      const result = (await stub.unary(rpcName, request)) as UnaryResult;
+      rememberLeader(c.env, result.leader);
+      return result;
+    },
+  };
 }
 
 async function gateway(c: AppContext, path: string): Promise<Response> {
@@ -68,19 +82,19 @@ async function gateway(c: AppContext, path: string): Promise<Response> {
   const name = rpc.name as RpcName;
   const body = await c.req.text();
   try {
-    const member = memberFor(c);
+    const member = memberFor(c, name);
     if (name === "LeaseKeepAlive") {
       const requests = rpcs.LeaseKeepAlive.decodeStream(body);
       let out = "";
       for (const request of requests) {
-        const result = (await member.unary("LeaseKeepAlive", request)) as UnaryResult;
+        const result = await member.unary("LeaseKeepAlive", request);
         if (!result.ok) return out === "" ? failed(result) : streamResponse(out + streamError(result));
         out += rpcs.LeaseKeepAlive.encode(result.response as never);
       }
       return streamResponse(out, requests.length > 0);
     }
     const request = rpc.decode(body);
-    const result = (await member.unary(name, request)) as UnaryResult;
+    const result = await member.unary(name, request);
     if (!result.ok) return failed(result);
     return jsonResponse((rpc.encode as (r: unknown) => string)(result.response));
   } catch (err) {

@@ -1,8 +1,48 @@
 import type { Member } from "./member.ts";
 
+/** The Worker's bindings and configuration variables (see wrangler.jsonc and README). */
 export interface Env {
   MEMBER: DurableObjectNamespace<Member>;
+  /** This deployment's cluster name; member objects are named "<cluster>/<member>". */
   ETCDO_CLUSTER: string;
+  /** The initial members, comma-separated (e.g. "m1,m2,m3"). */
   ETCDO_MEMBERS: string;
+  /** "on" enables the fault-injection API (/_fault): local development and tests only. */
   ETCDO_FAULTS: string;
+  /** Milliseconds per raft tick (heartbeat interval = 1 tick). Default 100. */
+  ETCDO_TICK_MS?: string;
+  /** Ticks before a follower without a leader campaigns. Default 10. */
+  ETCDO_ELECTION_TICKS?: string;
+  /** How long a request may wait for its proposal or read. Default 5 s + 2 election timeouts. */
+  ETCDO_REQUEST_TIMEOUT_MS?: string;
+}
+
+export interface MemberConfig {
+  clusterName: string;
+  initialMembers: string[];
+  tickMs: number;
+  electionTicks: number;
+  heartbeatTicks: number;
+  requestTimeoutMs: number;
+  faultsEnabled: boolean;
+}
+
+function positiveInt(text: string | undefined, fallback: number): number {
+  const n = Number(text);
+  return Number.isInteger(n) && n > 0 ? n : fallback;
+}
+
+export function memberConfig(env: Env): MemberConfig {
+  const tickMs = positiveInt(env.ETCDO_TICK_MS, 100);
+  const electionTicks = positiveInt(env.ETCDO_ELECTION_TICKS, 10);
+  const names = (env.ETCDO_MEMBERS ?? "m1").split(",").map((s) => s.trim()).filter(Boolean);
+  return {
+    clusterName: env.ETCDO_CLUSTER || "default",
+    initialMembers: names.length > 0 ? names : ["m1"],
+    tickMs,
+    electionTicks,
+    heartbeatTicks: 1,
+    requestTimeoutMs: positiveInt(env.ETCDO_REQUEST_TIMEOUT_MS, 5000 + 2 * electionTicks * tickMs),
+    faultsEnabled: env.ETCDO_FAULTS === "on",
+  };
 }

@@ -1,75 +1,288 @@
-// The member Durable Object: a thin adapter that gives the pure server its storage
-// (this object's SQLite), its clock and its timers (the alarm), and exposes the etcd
-// service over Durable Object RPC. Everything it holds in memory is rebuilt from storage.
+// The member Durable Object: a thin adapter around the pure EtcdNode. It gives the node its
+// storage (this object's SQLite), its clock and ticks (the alarm), its network (Durable
+// Object RPC to the other members) and its clients (the etcd service over RPC). Everything
+// it holds in memory is rebuilt from storage after eviction, restart or a crash.
 import { DurableObject } from "cloudflare:workers";
 import { LeaseIdGenerator } from "../lease/lease_id.ts";
-import { Applier, leaseRevokeRequest, type ApplyResult } from "../server/applier.ts";
-import { encodeInternalRequest, type InternalRequest } from "../server/internal_request.ts";
-import type { Env } from "./env.ts";
+import type { Message } from "../raft/index.ts";
+import type { ApplyResult } from "../server/applier.ts";
+import { EtcdError, Errors } from "../server/errors.ts";
+import { EtcdNode } from "../server/etcd_node.ts";
+import type { InternalRequest } from "../server/internal_request.ts";
+import { prng } from "../util/prng.ts";
+import { memberConfig, type Env, type MemberConfig } from "./env.ts";
 import { DEFAULT_MAX_REQUEST_BYTES, EtcdService } from "./etcd_service.ts";
-import { identityFromObjectName, type MemberIdentity } from "./identity.ts";
-import type { UnaryResult, UnaryRpc } from "./rpc.ts";
+import { fnv1a64, identityFromObjectName, objectName, type MemberIdentity } from "./identity.ts";
+import { PeerOutbox } from "./peer_outbox.ts";
+import type { MemberFault, MemberStatus, UnaryResult, UnaryRpc } from "./rpc.ts";
 import { durableObjectDb } from "./sql.ts";
 
-/** etcd's lessor looks for expired leases every 500 ms. */
-const LEASE_CHECK_INTERVAL_MS = 500;
-/** etcd's minimum lease TTL with its default 100 ms heartbeat and 10-tick election: ceil(1.5 s). */
-const MIN_LEASE_TTL_SECONDS = 2;
+/** etcd's minimum lease TTL: ceil(1.5 × election timeout) seconds. */
+function minLeaseTtlSeconds(config: MemberConfig): number {
+  return Math.ceil((1.5 * config.electionTicks * config.tickMs) / 1000);
+}
+
+interface Waiter<T> {
+  resolve(value: T): void;
+  reject(err: EtcdError): void;
+  deadlineMs: number;
+}
+
+interface PendingProposal extends Waiter<ApplyResult> {
+  request: InternalRequest;
+  proposed: boolean;
+}
+
+interface ReadGroup {
+  waiters: Waiter<void>[];
+  issuedAtTick: number;
+}
+
+/** RPCs etcd serves on the leader's lessor; other members forward them. */
+const LEADER_LEASE_RPCS: ReadonlySet<UnaryRpc> = new Set(["LeaseKeepAlive", "LeaseTimeToLive"]);
+/** Ticks after which an unanswered ReadIndex is asked again (the leader may have changed). */
+const READ_RETRY_TICKS = 5;
 
 export class Member extends DurableObject<Env> {
+  private readonly config: MemberConfig;
   private readonly identity: MemberIdentity;
-  private readonly applier: Applier;
+  private readonly node: EtcdNode;
   private readonly service: EtcdService;
-  private requestSeq = 0;
+  private readonly outboxes = new Map<string, PeerOutbox>();
+  private readonly proposals = new Map<number, PendingProposal>();
+  private readonly reads = new Map<number, ReadGroup>();
+  private unassignedReads: Waiter<void>[] = [];
+  private readSeq = 0;
+  private requestSeq: number;
+  private readonly requestTag: number;
+  private ticks = 0;
+  private lastTickMs = Date.now();
+  private pumpScheduled = false;
+  private pausedUntilMs = 0;
+  private blocked = new Set<string>();
 
   constructor(ctx: DurableObjectState, env: Env) {
     super(ctx, env);
-    this.identity = identityFromObjectName(ctx.id.name ?? "default/m1");
-    this.applier = new Applier(durableObjectDb(ctx.storage), { minLeaseTtlSeconds: MIN_LEASE_TTL_SECONDS });
-    // A single member is always the lessor's primary; restarts renew every lease (etcd's promote).
-    this.applier.promote(Date.now(), 0);
+    this.config = memberConfig(env);
+    this.identity = identityFromObjectName(ctx.id.name ?? objectName(this.config.clusterName, this.config.initialMembers[0]!));
+    // Request ids are unique across members: a per-member tag above 40 bits of sequence.
+    this.requestTag = Number(fnv1a64(this.identity.memberName) % 4096n) * 2 ** 40;
+    this.requestSeq = (Date.now() * 16) % 2 ** 40;
+    this.node = new EtcdNode({
+      id: this.identity.memberName,
+      initialMembers: this.config.initialMembers,
+      db: durableObjectDb(ctx.storage),
+      rng: prng(Math.floor(Math.random() * 2 ** 31)),
+      electionTicks: this.config.electionTicks,
+      heartbeatTicks: this.config.heartbeatTicks,
+      tickMs: this.config.tickMs,
+      applier: { minLeaseTtlSeconds: minLeaseTtlSeconds(this.config) },
+    });
     this.service = new EtcdService({
-      applier: this.applier,
+      applier: this.node.applier,
       identity: this.identity,
       leaseIds: new LeaseIdGenerator(this.identity.memberId, Date.now()),
       maxRequestBytes: DEFAULT_MAX_REQUEST_BYTES,
-      raftTerm: () => Math.max(1, this.applier.appliedTerm()),
+      raftTerm: () => this.node.term(),
       nowMs: () => Date.now(),
-      nextRequestId: () => ++this.requestSeq,
-      propose: (request) => Promise.resolve(this.applyLocally(request)),
-      readBarrier: () => Promise.resolve(),
+      nextRequestId: () => this.requestTag + (this.requestSeq = (this.requestSeq + 1) % 2 ** 40),
+      propose: (request) => this.propose(request),
+      readBarrier: () => this.readBarrier(),
     });
     ctx.blockConcurrencyWhile(async () => {
-      if (this.applier.leaseLeases(Date.now()).leases.length > 0) await this.ensureLeaseAlarm();
+      if ((await ctx.storage.getAlarm()) === null) await ctx.storage.setAlarm(Date.now() + this.config.tickMs);
     });
   }
 
+  // ---- client requests ----
+
   async unary(rpc: UnaryRpc, request: unknown): Promise<UnaryResult> {
+    await this.waitWhilePaused();
+    if (LEADER_LEASE_RPCS.has(rpc) && !this.node.isLeader()) return this.forwardToLeader(rpc, request);
     const result = await this.service.unary(rpc, request);
-    if (rpc === "LeaseGrant" && result.ok) await this.ensureLeaseAlarm();
-    return result;
+    return { ...result, leader: this.node.leader() || undefined };
   }
+
+  status(): MemberStatus {
+    const s = this.node.status();
+    const conf = this.node.members();
+    return {
+      member: this.identity.memberName,
+      role: s.role,
+      term: s.term,
+      leader: s.lead,
+      commit: s.commit,
+      applied: this.node.applier.consistentIndex(),
+      raftIndex: this.node.storage.lastIndex(),
+      revision: this.node.applier.revision(),
+      voters: [...conf.voters],
+      learners: [...conf.learners],
+      paused: Date.now() < this.pausedUntilMs,
+      blocked: [...this.blocked],
+    };
+  }
+
+  // ---- the network ----
+
+  /** Raft messages from a peer (AppendEntries, votes, heartbeats, ... in one batch). */
+  async deliver(from: string, messages: Message[]): Promise<void> {
+    if (this.blocked.has(from) || Date.now() < this.pausedUntilMs) return;
+    for (const m of messages) this.node.step(m);
+    this.pump();
+  }
+
+  private send(messages: Message[]): void {
+    const byPeer = new Map<string, Message[]>();
+    for (const m of messages) {
+      if (this.blocked.has(m.to)) continue;
+      (byPeer.get(m.to) ?? byPeer.set(m.to, []).get(m.to)!).push(m);
+    }
+    for (const [peer, batch] of byPeer) this.outbox(peer).send(batch);
+  }
+
+  private outbox(peer: string): PeerOutbox {
+    let box = this.outboxes.get(peer);
+    if (!box) {
+      const stub = this.env.MEMBER.getByName(objectName(this.identity.clusterName, peer));
+      box = new PeerOutbox(
+        (batch) => stub.deliver(this.identity.memberName, batch),
+        () => {
+          // A stub to an object that was reset stays broken: take a fresh one next time.
+          this.outboxes.delete(peer);
+          this.node.reportUnreachable(peer);
+        },
+      );
+      this.outboxes.set(peer, box);
+    }
+    return box;
+  }
+
+  // ---- time ----
 
   override async alarm(): Promise<void> {
     const nowMs = Date.now();
-    for (const id of this.applier.expiredLeases(nowMs)) {
-      this.applyLocally(leaseRevokeRequest(++this.requestSeq, id));
+    if (nowMs >= this.pausedUntilMs) {
+      const elapsed = Math.floor((nowMs - this.lastTickMs) / this.config.tickMs);
+      const n = Math.min(Math.max(elapsed, 1), this.config.electionTicks);
+      this.lastTickMs = nowMs;
+      for (let i = 0; i < n; i++) {
+        this.node.tick();
+        this.ticks++;
+      }
+      this.node.revokeExpiredLeases(nowMs);
+      this.retryAndExpire(nowMs);
+      this.pump();
     }
-    if (this.applier.leaseLeases(nowMs).leases.length > 0) {
-      await this.ctx.storage.setAlarm(nowMs + LEASE_CHECK_INTERVAL_MS);
+    await this.ctx.storage.setAlarm(Math.max(Date.now(), this.pausedUntilMs) + this.config.tickMs);
+  }
+
+  // ---- proposals and reads ----
+
+  private propose(request: InternalRequest): Promise<ApplyResult> {
+    return new Promise((resolve, reject) => {
+      const p: PendingProposal = { request, proposed: false, resolve, reject, deadlineMs: Date.now() + this.config.requestTimeoutMs };
+      this.proposals.set(request.id, p);
+      p.proposed = this.node.propose(request) === null;
+      this.schedulePump();
+    });
+  }
+
+  private readBarrier(): Promise<void> {
+    return new Promise((resolve, reject) => {
+      this.unassignedReads.push({ resolve, reject, deadlineMs: Date.now() + this.config.requestTimeoutMs });
+      this.schedulePump();
+    });
+  }
+
+  /** Proposals dropped for want of a leader are offered again; late requests time out. */
+  private retryAndExpire(nowMs: number): void {
+    for (const [id, p] of this.proposals) {
+      if (nowMs >= p.deadlineMs) {
+        this.proposals.delete(id);
+        p.reject(Errors.Timeout);
+      } else if (!p.proposed) {
+        p.proposed = this.node.propose(p.request) === null;
+      }
+    }
+    for (const [ctx, group] of this.reads) {
+      const live = group.waiters.filter((w) => {
+        if (nowMs < w.deadlineMs) return true;
+        w.reject(Errors.Timeout);
+        return false;
+      });
+      if (live.length === 0) this.reads.delete(ctx);
+      else if (this.ticks - group.issuedAtTick >= READ_RETRY_TICKS) {
+        this.reads.delete(ctx);
+        this.unassignedReads.push(...live);
+      } else group.waiters = live;
     }
   }
 
-  /** The single-member log: the next index is applied at once, atomically with its index. */
-  private applyLocally(request: InternalRequest): ApplyResult {
-    const index = this.applier.consistentIndex() + 1;
-    const entry = { index, term: 1, data: encodeInternalRequest(request) };
-    return this.applier.apply(entry, Date.now())!;
+  private schedulePump(): void {
+    if (this.pumpScheduled) return;
+    this.pumpScheduled = true;
+    queueMicrotask(() => {
+      this.pumpScheduled = false;
+      this.pump();
+    });
   }
 
-  private async ensureLeaseAlarm(): Promise<void> {
-    if ((await this.ctx.storage.getAlarm()) === null) {
-      await this.ctx.storage.setAlarm(Date.now() + LEASE_CHECK_INTERVAL_MS);
+  /** Drains the node: sends its messages, wakes the requests it finished. */
+  private pump(): void {
+    if (this.unassignedReads.length > 0) {
+      const ctx = ++this.readSeq;
+      this.reads.set(ctx, { waiters: this.unassignedReads, issuedAtTick: this.ticks });
+      this.unassignedReads = [];
+      this.node.readIndex(ctx);
     }
+    const out = this.node.process(Date.now());
+    this.send(out.messages);
+    for (const { id, result } of out.applied) {
+      const p = this.proposals.get(id);
+      if (p) {
+        this.proposals.delete(id);
+        p.resolve(result);
+      }
+    }
+    for (const ctx of out.readsReady) {
+      const group = this.reads.get(ctx);
+      if (!group) continue;
+      this.reads.delete(ctx);
+      for (const w of group.waiters) w.resolve();
+    }
+  }
+
+  private async forwardToLeader(rpc: UnaryRpc, request: unknown): Promise<UnaryResult> {
+    const deadlineMs = Date.now() + this.config.requestTimeoutMs;
+    while (!this.node.leader()) {
+      if (Date.now() >= deadlineMs) return { ok: false, code: Errors.Timeout.code, message: Errors.Timeout.message };
+      await new Promise((r) => setTimeout(r, this.config.tickMs));
+    }
+    const leader = this.env.MEMBER.getByName(objectName(this.identity.clusterName, this.node.leader()));
+    return (await leader.unary(rpc, request)) as UnaryResult;
+  }
+
+  // ---- faults (local development only; the front door refuses them otherwise) ----
+
+  async fault(f: MemberFault): Promise<void> {
+    if (!this.config.faultsEnabled) throw new Error("fault injection is disabled");
+    if (f.kind === "block") this.blocked = new Set(f.peers);
+    else if (f.kind === "pause") this.pausedUntilMs = Date.now() + f.ms;
+    else if (f.kind === "crash") {
+      // Reset the object after answering: memory is lost, the next call or alarm rebuilds
+      // everything from storage.
+      setTimeout(() => {
+        try {
+          this.ctx.abort("crash injected");
+        } catch {
+          // abort() ends this invocation by throwing; nothing to do
+        }
+      }, 0);
+    }
+  }
+
+  private async waitWhilePaused(): Promise<void> {
+    const waitMs = this.pausedUntilMs - Date.now();
+    if (waitMs > 0) await new Promise((r) => setTimeout(r, waitMs));
   }
 }

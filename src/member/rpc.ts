@@ -16,7 +16,32 @@ export const UNARY_RPCS = [
 ] as const;
 export type UnaryRpc = (typeof UNARY_RPCS)[number];
 
-export type UnaryResult<R = unknown> = { ok: true; response: R } | { ok: false; code: number; message: string };
+/** A unary answer. `leader` is the member's view of the current leader, a routing hint. */
+export type UnaryResult<R = unknown> =
+  | { ok: true; response: R; leader?: string }
+  | { ok: false; code: number; message: string; leader?: string };
+
+/** A member's raft view, for /_fault/status and maintenance status. */
+export interface MemberStatus {
+  member: string;
+  role: string;
+  term: number;
+  leader: string;
+  commit: number;
+  applied: number;
+  raftIndex: number;
+  revision: number;
+  voters: string[];
+  learners: string[];
+  paused: boolean;
+  blocked: string[];
+}
+
+/** Faults a test can inject into one member (local development only). */
+export type MemberFault =
+  | { kind: "block"; peers: string[] }
+  | { kind: "pause"; ms: number }
+  | { kind: "crash" };
 
 export function failure(err: unknown): UnaryResult<never> {
   if (err instanceof EtcdError) return { ok: false, code: err.code, message: err.message };

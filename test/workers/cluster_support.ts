@@ -1,0 +1,49 @@
+// Drives a cluster of member Durable Objects inside workerd without sleeping: ticks come from
+// running each member's alarm on demand.
+import { env } from "cloudflare:workers";
+import { runDurableObjectAlarm } from "cloudflare:test";
+import type { Member } from "../../src/member/member.ts";
+import type { MemberStatus, UnaryResult } from "../../src/member/rpc.ts";
+
+export const MEMBERS = ["m1", "m2", "m3"];
+const enc = new TextEncoder();
+export const b = (s: string) => enc.encode(s);
+
+export function stubs(cluster: string): Record<string, DurableObjectStub<Member>> {
+  return Object.fromEntries(MEMBERS.map((m) => [m, env.MEMBER.getByName(`${cluster}/${m}`) as DurableObjectStub<Member>]));
+}
+
+/** Runs every member's alarm (one tick each or more), `rounds` times. */
+export async function tickAll(members: Record<string, DurableObjectStub<Member>>, rounds = 1): Promise<void> {
+  for (let i = 0; i < rounds; i++) {
+    for (const s of Object.values(members)) await runDurableObjectAlarm(s);
+  }
+}
+
+/** Ticks until exactly one member reports itself leader and everyone agrees; returns it. */
+export async function electLeader(members: Record<string, DurableObjectStub<Member>>, maxRounds = 200): Promise<string> {
+  for (let i = 0; i < maxRounds; i++) {
+    await tickAll(members);
+    const st = (await Promise.all(Object.values(members).map((s) => s.status()))) as MemberStatus[];
+    const leaders = st.filter((x) => x.role === "Leader");
+    if (leaders.length === 1 && st.every((x) => x.leader === leaders[0]!.member)) return leaders[0]!.member;
+  }
+  throw new Error("no leader elected");
+}
+
+export function put(key: string, value: string, lease = 0n) {
+  return { key: b(key), value: b(value), lease, prevKv: false, ignoreValue: false, ignoreLease: false };
+}
+
+export function range(key: string, rangeEnd = "", serializable = false) {
+  return {
+    key: b(key), rangeEnd: b(rangeEnd), limit: 0, revision: 0, sortOrder: "NONE", sortTarget: "KEY",
+    serializable, keysOnly: false, countOnly: false,
+    minModRevision: 0, maxModRevision: 0, minCreateRevision: 0, maxCreateRevision: 0,
+  };
+}
+
+export function ok<T>(r: UnaryResult): T {
+  if (!r.ok) throw new Error(`unexpected error ${r.code}: ${r.message}`);
+  return r.response as T;
+}
