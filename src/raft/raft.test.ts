@@ -4,7 +4,7 @@
 import { describe, expect, it } from "vitest";
 import { prng } from "../util/prng.ts";
 import { ErrProposalDropped, ErrStepLocalMsg, ErrStepPeerNotFound } from "./errors.ts";
-import { RawNode } from "./raw-node.ts";
+import { RawNode, confChangeOf } from "./raw-node.ts";
 import { MemoryStorage } from "./storage.ts";
 import { Network, enc } from "./test-util.ts";
 import { newMessage, type ConfChange, type Message } from "./types.ts";
@@ -492,6 +492,63 @@ describe("snapshots and compaction (§7)", () => {
     expect(restarted.raft.raftLog.committed).toBe(hs.commit);
     expect(restarted.status().config.voters).toEqual(three);
     expect(restarted.hasReady()).toBe(false); // nothing re-applied
+  });
+});
+
+describe("snapshot while applying (found by the simulator)", () => {
+  it("a follower does not restore a snapshot while it still applies committed conf changes", () => {
+    const nt = cluster();
+    nt.add(["m4"], []);
+    elect(nt, "m1");
+    // A joint change, left automatically: two conf change entries.
+    nt.get("m1").node.proposeConfChange(cc("Auto", ["AddNode", "m4"], ["RemoveNode", "m3"]));
+    nt.isolate("m2");
+    nt.stabilize();
+    nt.tick("m1");
+    nt.stabilize();
+    expect(nt.get("m1").confState.votersOutgoing).toEqual([]);
+    // m2 gets the entries and commit index in one append, takes the Ready …
+    nt.heal();
+    const s1 = nt.get("m1");
+    const n2 = nt.get("m2").node;
+    nt.tick("m1");
+    let rd = null;
+    for (let i = 0; i < 10 && !rd; i++) {
+      for (const id of ["m1", "m3", "m4"]) nt.processReady(id);
+      nt.deliver();
+      if (!n2.hasReady()) continue;
+      const r = n2.ready();
+      if (r.committedEntries.some((e) => e.type === "ConfChange")) {
+        rd = r;
+      } else {
+        nt.get("m2").storage.append(r.entries);
+        if (r.hardState) nt.get("m2").storage.setHardState(r.hardState);
+        for (const m of r.messages) nt.send(m);
+        n2.advance(r);
+      }
+    }
+    if (!rd) throw new Error("m2 never got the committed conf changes");
+    expect(rd.committedEntries.filter((e) => e.type === "ConfChange")).toHaveLength(2);
+    // … and before handling it, a snapshot newer than its commit index arrives.
+    nt.isolate("m2");
+    s1.node.propose(enc("more"));
+    nt.stabilize();
+    nt.heal();
+    const applied = s1.node.raft.raftLog.applied;
+    expect(applied).toBeGreaterThan(n2.raft.raftLog.committed);
+    const snap = { metadata: { index: applied, term: s1.node.raft.raftLog.term(applied)!, confState: s1.confState }, data: new Uint8Array(0) };
+    n2.step(newMessage({ type: "MsgSnap", from: "m1", to: "m2", term: s1.node.raft.term, snapshot: snap }));
+    expect(n2.raft.raftLog.committed).toBeLessThan(applied); // ignored for now
+    // The entries still apply to the configuration they were committed under.
+    nt.get("m2").storage.append(rd.entries);
+    if (rd.hardState) nt.get("m2").storage.setHardState(rd.hardState);
+    for (const e of rd.committedEntries) {
+      if (e.type === "ConfChange") nt.get("m2").confState = n2.applyConfChange(confChangeOf(e));
+    }
+    n2.advance(rd);
+    expect(nt.get("m2").confState).toEqual(s1.confState);
+    nt.stabilize();
+    expect(n2.raft.raftLog.applied).toBe(s1.node.raft.raftLog.applied);
   });
 });
 

@@ -964,6 +964,14 @@ export class Raft {
       this.becomeFollower(this.term + 1, None);
       return false;
     }
+    if (this.raftLog.applying > this.raftLog.applied) {
+      // Committed entries handed out in a Ready are still being applied; some may be conf
+      // changes that must apply to the configuration they were committed under. Switching
+      // to the snapshot's configuration now would pull it from under them: ignore the
+      // snapshot, the leader sends another one.
+      this.log("info", `${this.id} ignored snapshot [index: ${index}, term: ${term}] while applying up to ${this.raftLog.applying}`);
+      return false;
+    }
     const member = [confState.voters, confState.learners, confState.votersOutgoing].some((ids) => ids.includes(this.id));
     if (!member) {
       this.log("warn", `${this.id} attempted to restore snapshot but it is not in the ConfState; should never happen`);

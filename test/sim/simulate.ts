@@ -362,6 +362,9 @@ class Simulation {
 
   #handleReady(m: Member, rd: Ready): void {
     const node = m.node!;
+    if (this.o.verbose) {
+      this.trace(`  ${m.id} ready: entries=[${rd.entries.map((e) => e.index).join(",")}] snapshot=${rd.snapshot?.metadata.index ?? "-"} committed=[${rd.committedEntries.map((e) => e.index).join(",")}] hs=${rd.hardState ? `${rd.hardState.term}/${rd.hardState.vote}/${rd.hardState.commit}` : "-"}`);
+    }
     // 1. Persist (atomically).
     if (rd.snapshot) m.storage.applySnapshot(rd.snapshot);
     m.storage.append(rd.entries);
@@ -439,7 +442,11 @@ class Simulation {
     if (e.type === "ConfChange") {
       const cc = this.#validateConfChange(m.confState, confChangeOf(e));
       const before = m.confState;
-      m.confState = m.node!.applyConfChange(cc);
+      try {
+        m.confState = m.node!.applyConfChange(cc);
+      } catch (err) {
+        throw new Error(`${m.id} cannot apply conf change at ${e.index} (${describeConf(before)}): ${(err as Error).message}`);
+      }
       this.trace(`${m.id} applied conf change at ${e.index}: ${describeConf(m.confState)}`);
       this.#retireRemoved(before, m.confState);
       return;
