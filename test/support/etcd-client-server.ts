@@ -14,7 +14,7 @@ export interface TestServer {
   url: string;
   /** "127.0.0.1:PORT", the form etcdctl prints. */
   hostPort: string;
-  kind: "etcd" | "external";
+  kind: "etcd" | "etcdo" | "external";
   stop(): Promise<void>;
 }
 
@@ -104,8 +104,29 @@ function kill(child: ChildProcess): Promise<void> {
   });
 }
 
-/** The server the client tests talk to: $ETCDO_TEST_ENDPOINTS if set, else a fresh etcd. */
+/** A fresh local etcdo (3 members, in memory) on a free loopback port. */
+export async function startEtcdo(): Promise<TestServer> {
+  const { startLocalCluster } = (await import("../../scripts/lib/local-cluster.mjs")) as {
+    startLocalCluster(o: object): Promise<{ url: string; dispose(): Promise<void> }>;
+  };
+  const cluster = await startLocalCluster({ port: 0, outDir: mkdtempSync(join(tmpdir(), "etcdo-bundle-")) });
+  const deadline = Date.now() + 30_000;
+  // The first request waits out the first election; make sure the cluster answers writes.
+  for (;;) {
+    const r = await fetch(`${cluster.url}/v3/kv/range`, { method: "POST", body: '{"key":"AA=="}' }).catch(() => undefined);
+    if (r?.ok) break;
+    if (Date.now() > deadline) throw new Error("etcdo did not become ready");
+    await new Promise((res) => setTimeout(res, 100));
+  }
+  return { url: cluster.url, hostPort: cluster.url.replace(/^https?:\/\//, ""), kind: "etcdo", stop: () => cluster.dispose() };
+}
+
+/**
+ * The server the client tests talk to: $ETCDO_TEST_ENDPOINTS if set; a fresh local etcdo
+ * when ETCDO_TEST_TARGET=etcdo; else a fresh etcd.
+ */
 export async function startTestServer(): Promise<TestServer> {
+  if (process.env.ETCDO_TEST_TARGET === "etcdo") return startEtcdo();
   const ext = process.env.ETCDO_TEST_ENDPOINTS;
   if (ext) {
     const url = ext.split(",")[0]!.trim().replace(/\/+$/, "");
