@@ -21,6 +21,15 @@ export default defineConfig({
       },
       {
         test: {
+          name: "client",
+          environment: "node",
+          include: ["client/test/**/*.test.ts"],
+          testTimeout: 30_000,
+          hookTimeout: 60_000,
+        },
+      },
+      {
+        test: {
           name: "conformance",
           environment: "node",
           include: ["test/conformance/**/*.test.ts"],
