@@ -187,6 +187,8 @@ describeConformance("conformance: gateway", () => {
       ["POST", "/v3alpha/kv/range", 404],
       ["POST", "/v3beta/kv/range", 200],
       ["POST", "/v3/kv/range?x=1", 200],
+      ["POST", "/v3//kv/range", 301],
+      ["GET", "/v3", 301],
       ["GET", "/version", 200],
       ["POST", "/version", 405],
       ["GET", "/health", 200],

@@ -26,6 +26,8 @@ export interface Target {
 export interface Reply {
   status: number;
   contentType: string;
+  /** The headers a client can act on (see COMPARED_HEADERS), lower-cased names. */
+  headers: Record<string, string>;
   body: string;
   /** Parsed body (undefined when it is not JSON). */
   json: any;
@@ -92,6 +94,7 @@ export async function stopTargets(targets: Target[] | undefined): Promise<void> 
 export async function send(t: Target, method: string, path: string, body?: string): Promise<Reply> {
   const init: RequestInit = { method };
   if (body !== undefined && method !== "GET" && method !== "HEAD") init.body = body;
+  init.redirect = "manual";
   const r = await fetch(t.url + path, init);
   const text = await r.text();
   let json: any;
@@ -100,8 +103,26 @@ export async function send(t: Target, method: string, path: string, body?: strin
   } catch {
     json = undefined;
   }
-  return { status: r.status, contentType: r.headers.get("content-type") ?? "", body: text, json };
+  const headers: Record<string, string> = {};
+  for (const h of COMPARED_HEADERS) {
+    const v = r.headers.get(h);
+    if (v !== null) headers[h] = v;
+  }
+  return { status: r.status, contentType: r.headers.get("content-type") ?? "", headers, body: text, json };
 }
+
+// Compared besides the body. Not compared: Date, Content-Length (etcd streams its error
+// bodies chunked, with the gRPC trailer Grpc-Trailer-Content-Type), Transfer-Encoding.
+const COMPARED_HEADERS = [
+  "content-type",
+  "grpc-metadata-content-type",
+  "access-control-allow-origin",
+  "access-control-allow-methods",
+  "access-control-allow-headers",
+  "x-content-type-options",
+  "allow",
+  "location",
+];
 
 /** Per-target context for requests whose bodies differ between targets (server-chosen IDs). */
 export interface TargetCtx {
@@ -181,9 +202,9 @@ export class Session {
       const b = this.normalise("etcdo", other, opts);
       reconcileSlack(a, b, opts.slackFields ?? []);
       expect(
-        { status: b.status, contentType: b.contentType, body: b.body },
+        { status: b.status, headers: other.headers, body: b.body },
         `etcdo differs from etcd for: ${what.slice(0, 500)}`,
-      ).toEqual({ status: a.status, contentType: a.contentType, body: a.body });
+      ).toEqual({ status: a.status, headers: etcd.headers, body: a.body });
     }
     return replies;
   }
@@ -257,19 +278,34 @@ interface Normalised {
 // elections) and lease IDs the servers chose themselves (random). Nothing else: revisions
 // must match exactly because both servers start empty and get the same requests in order.
 
-/** Where both sides hold integers within 1 of each other under a slack field, use etcd's. */
+/**
+ * Where both sides hold integers within 1 of each other under a slack field, use etcd's.
+ * An absent field is 0 (jsonpb leaves zeros out), so "TTL":"1" against no TTL also matches.
+ */
 function reconcileSlack(a: Normalised, b: Normalised, fields: string[]): void {
   if (fields.length === 0 || a.values.length !== b.values.length) return;
-  const walk = (x: any, y: any) => {
-    if (!x || !y || typeof x !== "object" || typeof y !== "object") return;
-    for (const k of Object.keys(x)) {
-      if (fields.includes(k) && typeof x[k] === "string" && typeof y[k] === "string") {
-        const d = Number(x[k]) - Number(y[k]);
-        if (Number.isFinite(d) && Math.abs(d) <= 1) y[k] = x[k];
-      } else walk(x[k], y[k]);
+  const walk = (x: any, y: any): any => {
+    if (!x || !y || typeof x !== "object" || typeof y !== "object") return y;
+    if (Array.isArray(x) || Array.isArray(y)) {
+      return Array.isArray(x) && Array.isArray(y) ? y.map((v, i) => walk(x[i], v)) : y;
     }
+    const out: Record<string, unknown> = {};
+    const close = (k: string) => {
+      const d = Number(x[k] ?? "0") - Number(y[k] ?? "0");
+      return Number.isFinite(d) && Math.abs(d) <= 1;
+    };
+    // Follow etcd's key order so that the rest of the comparison stays byte-exact.
+    for (const k of Object.keys(x)) {
+      if (fields.includes(k) && close(k)) out[k] = x[k];
+      else if (k in y) out[k] = walk(x[k], y[k]);
+    }
+    for (const k of Object.keys(y)) {
+      if (k in out || (fields.includes(k) && !(k in x) && close(k))) continue;
+      out[k] = y[k];
+    }
+    return out;
   };
-  a.values.forEach((v, i) => walk(v, b.values[i]));
+  b.values = a.values.map((v, i) => walk(v, b.values[i]));
   b.body = render(b.values, b.body);
 }
 

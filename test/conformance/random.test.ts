@@ -153,9 +153,11 @@ async function runSeed(seed: number, steps: number): Promise<void> {
     }
   } catch (e) {
     const tail = s.log.slice(-8).map((l) => "  " + l).join("\n");
+    const err = e as Error & { expected?: unknown; actual?: unknown };
+    const diff = err.expected === undefined ? "" : `\netcd:  ${JSON.stringify(err.expected)}\netcdo: ${JSON.stringify(err.actual)}`;
     throw new Error(
       `randomized conformance failed: seed ${seed}, step ${i} (replay with SEED=${seed} STEPS=${i + 1})\n` +
-        `last requests:\n${tail}\n${(e as Error).message}`,
+        `last requests:\n${tail}\n${err.message}${diff}`,
     );
   } finally {
     await stopTargets(targets);
