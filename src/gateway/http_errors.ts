@@ -122,3 +122,55 @@ export function pageNotFound(): Response {
 export function getOnlyMethodNotAllowed(): Response {
   return new Response("Method Not Allowed\n", { status: 405, headers: { Allow: "GET", ...textHeaders } });
 }
+
+/**
+ * GET /health as etcd 3.4 answers it: 200 {"health":"true"} (no newline; Go sniffs the type
+ * as text/plain) or, with no leader or an active alarm, 503 {"health":"false"}\n via
+ * http.Error. Other methods: getOnlyMethodNotAllowed().
+ */
+export function healthResponse(healthy: boolean): Response {
+  if (healthy) {
+    return new Response('{"health":"true"}', { status: 200, headers: { "Content-Type": "text/plain; charset=utf-8" } });
+  }
+  return new Response('{"health":"false"}\n', { status: 503, headers: textHeaders });
+}
+
+/**
+ * Go's http.ServeMux cleans request paths before routing: "//", "/./" and "/../" are
+ * redirected (301) to the cleaned path, and "/v3" to "/v3/" (a registered subtree). Returns
+ * that redirect, or null when the path is already clean. GET and HEAD get Go's small HTML
+ * body; other methods an empty one without Content-Type.
+ */
+export function serveMuxRedirect(method: string, path: string, rawQuery = ""): Response | null {
+  let target = cleanPath(path);
+  if (target === "/v3" || target === "/v3beta") target += "/";
+  if (target === path) return null;
+  const location = rawQuery ? `${target}?${rawQuery}` : target;
+  if (method === "GET" || method === "HEAD") {
+    const body = `<a href="${htmlEscape(location)}">Moved Permanently</a>.\n\n`;
+    return new Response(method === "HEAD" ? null : body, {
+      status: 301,
+      headers: { Location: location, "Content-Type": "text/html; charset=utf-8" },
+    });
+  }
+  return new Response(null, { status: 301, headers: { Location: location } });
+}
+
+/** net/http cleanPath: path.Clean, keeping a trailing slash. */
+export function cleanPath(p: string): string {
+  if (p === "") return "/";
+  if (p[0] !== "/") p = "/" + p;
+  const out: string[] = [];
+  for (const seg of p.split("/")) {
+    if (seg === "" || seg === ".") continue;
+    if (seg === "..") out.pop();
+    else out.push(seg);
+  }
+  let np = "/" + out.join("/");
+  if (p.endsWith("/") && np !== "/") np += "/";
+  return np;
+}
+
+function htmlEscape(s: string): string {
+  return s.replace(/&/g, "&amp;").replace(/</g, "&lt;").replace(/>/g, "&gt;").replace(/"/g, "&#34;").replace(/'/g, "&#39;");
+}

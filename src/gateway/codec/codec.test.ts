@@ -2,7 +2,7 @@ import { describe, expect, it } from "vitest";
 import fixtures from "../../../test/conformance/fixtures/decode-cases.json" with { type: "json" };
 import { EtcdError, Errors, GrpcCode } from "../../server/errors.ts";
 import type { KeyValue, ResponseHeader } from "../../server/types.ts";
-import { errorBody, errorResponse, httpStatusFromGrpcCode, jsonResponse } from "../http_errors.ts";
+import { cleanPath, errorBody, errorResponse, healthResponse, httpStatusFromGrpcCode, jsonResponse, serveMuxRedirect } from "../http_errors.ts";
 import { goBase64StdDecode, goJsonString, goQuote, quoteChar } from "./gojson.ts";
 import { rpcByPath, rpcs } from "./index.ts";
 
@@ -290,5 +290,23 @@ describe("raw body bytes", () => {
     const bad = Uint8Array.of(0x7b, 0x22, 0x6b, 0x65, 0x79, 0x22, 0x3a, 0x22, 0x5a, 0x6d, 0x39, 0xff, 0x22, 0x7d); // {"key":"Zm9\xff"}
     // Go turns the invalid byte into U+FFFD (3 bytes) before base64 sees it.
     expect(() => rpcs.Range.decode(bad)).toThrow("illegal base64 data at input byte 3");
+  });
+});
+
+describe("fixed gateway responses", () => {
+  it("health and ServeMux redirects as etcd writes them", async () => {
+    const ok = healthResponse(true);
+    expect([ok.status, ok.headers.get("content-type"), await ok.text()]).toEqual([200, "text/plain; charset=utf-8", '{"health":"true"}']);
+    const bad = healthResponse(false);
+    expect([bad.status, await bad.text()]).toEqual([503, '{"health":"false"}\n']);
+    expect(serveMuxRedirect("POST", "/v3/kv/range")).toBeNull();
+    const r1 = serveMuxRedirect("POST", "/v3//kv/range")!;
+    expect([r1.status, r1.headers.get("location"), r1.headers.get("content-type"), await r1.text()]).toEqual([301, "/v3/kv/range", null, ""]);
+    const r2 = serveMuxRedirect("GET", "/v3")!;
+    expect([r2.status, r2.headers.get("location"), r2.headers.get("content-type"), await r2.text()]).toEqual([
+      301, "/v3/", "text/html; charset=utf-8", '<a href="/v3/">Moved Permanently</a>.\n\n',
+    ]);
+    expect(serveMuxRedirect("POST", "/v3/kv/../kv/./range", "a=1")!.headers.get("location")).toBe("/v3/kv/range?a=1");
+    expect(cleanPath("/v3/kv/range/")).toBe("/v3/kv/range/");
   });
 });
