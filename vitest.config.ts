@@ -30,6 +30,16 @@ export default defineConfig({
       },
       {
         test: {
+          name: "cluster",
+          environment: "node",
+          include: ["test/cluster/**/*.test.ts"],
+          testTimeout: 120_000,
+          hookTimeout: 120_000,
+          fileParallelism: false,
+        },
+      },
+      {
+        test: {
           name: "conformance",
           environment: "node",
           include: ["test/conformance/**/*.test.ts"],
