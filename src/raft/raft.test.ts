@@ -199,6 +199,34 @@ describe("PreVote (§9.6) and CheckQuorum (§6.2)", () => {
   });
 });
 
+describe("stale terms are answered, never silently dropped (liveness, found by the simulator)", () => {
+  it("a higher-term node answers a stale leader's heartbeat even without PreVote and CheckQuorum", () => {
+    const nt = cluster(three, 1, { preVote: false, checkQuorum: false });
+    elect(nt, "m1");
+    nt.get("m3").node.raft.becomeFollower(10, ""); // e.g. it campaigned alone for a while
+    nt.get("m1").node.raft.bcastHeartbeat();
+    nt.stabilize();
+    const resp = nt.sent.filter((m) => m.from === "m3" && m.type === "MsgAppResp" && m.term === 10);
+    expect(resp.length).toBeGreaterThan(0);
+    expect(term(nt, "m1")).toBe(10);
+    expect(role(nt, "m1")).toBe("Follower");
+  });
+
+  it("a stale-term vote request is rejected with the current term, so the candidate catches up", () => {
+    const nt = cluster(three, 1, { preVote: false });
+    nt.get("m2").node.raft.becomeFollower(10, "");
+    nt.get("m1").node.campaign(); // term 2
+    nt.stabilize();
+    const rej = nt.sent.find((m) => m.from === "m2" && m.type === "MsgVoteResp");
+    expect(rej).toMatchObject({ reject: true, term: 10 });
+    expect(term(nt, "m1")).toBeGreaterThanOrEqual(10);
+    // Now its next campaign is for a term m2 accepts.
+    nt.get("m1").node.campaign();
+    nt.stabilize();
+    expect(nt.leader()).not.toBeNull();
+  });
+});
+
 describe("log replication (§5.3)", () => {
   it("replicates in batches bounded by maxSizePerMsgBytes", () => {
     const nt = cluster(three, 1, { maxSizePerMsgBytes: 50 });

@@ -13,7 +13,6 @@ import {
   changeConfig,
   decodeConfChange,
   describeConfChange,
-  encodeConfChange,
   isLeaveJoint,
   restoreConfig,
   type ChangeResult,
@@ -22,7 +21,7 @@ import { ErrProposalDropped, ErrSnapshotTemporarilyUnavailable, assert, type Raf
 import { NO_LIMIT, RaftLog } from "./log.ts";
 import { discardLogger, type Logger, type LogLevel } from "./logger.ts";
 import type { Progress } from "./progress.ts";
-import { ReadOnly, type ReadIndexRequest, type ReadOnlyOption } from "./read-only.ts";
+import { ReadOnly, type ReadOnlyOption } from "./read-only.ts";
 import type { Storage } from "./storage.ts";
 import { ProgressTracker, describeTrackerConfig } from "./tracker.ts";
 import {
@@ -550,19 +549,26 @@ export class Raft {
         }
       }
     } else if (m.term < this.term) {
-      if ((this.checkQuorum || this.preVote) && (m.type === "MsgHeartbeat" || m.type === "MsgApp")) {
-        // A leader of an older term is talking to us. With CheckQuorum or PreVote we may have
-        // advanced our term while partitioned and will not win or rejoin on our own; answer
-        // with our term so that the stale leader steps down and a fresh election can run.
+      if (m.type === "MsgHeartbeat" || m.type === "MsgApp") {
+        // A leader of an older term is talking to us: answer with our term so that it steps
+        // down and a fresh election can run (Raft §5.1). With CheckQuorum or PreVote we may
+        // have advanced our term while partitioned and cannot win or rejoin on our own. And
+        // even without them, our vote requests may never reach that leader (our own view of
+        // the configuration can be stale), so silence could leave us apart for ever.
+        // (etcd-raft answers only with CheckQuorum or PreVote; the simulator found the
+        // deadlock without them, seed 23513.)
         this.send(newMessage({ type: "MsgAppResp", to: m.from }));
-      } else if (m.type === "MsgPreVote") {
-        // Reject explicitly, or a cluster that mixes pre-vote with a higher-term candidate
-        // could deadlock.
+      } else if (m.type === "MsgPreVote" || m.type === "MsgVote") {
+        // Reject explicitly, with our term, so that the candidate catches up (Raft §5.1).
+        // Silence can deadlock: nodes whose (stale) configuration does not include the
+        // candidate never send it their own vote requests, so it would never learn the term
+        // it must exceed. (etcd-raft answers only pre-votes; the simulator found the
+        // deadlock for votes, seed 50858.)
         this.log(
           "info",
           `${this.id} [logterm: ${this.raftLog.lastTerm()}, index: ${this.raftLog.lastIndex()}, vote: ${this.vote}] rejected ${m.type} from ${m.from} [logterm: ${m.logTerm}, index: ${m.index}] at term ${this.term}`,
         );
-        this.send(newMessage({ type: "MsgPreVoteResp", to: m.from, term: this.term, reject: true }));
+        this.send(newMessage({ type: voteRespType(m.type), to: m.from, term: this.term, reject: true }));
       } else {
         this.log("info", `${this.id} [term: ${this.term}] ignored a ${m.type} message with lower term from ${m.from} [term: ${m.term}]`);
       }
@@ -1131,5 +1137,3 @@ export function voteRespType(t: MessageType): MessageType {
   throw new Error(`raft: not a vote message: ${t}`);
 }
 
-export { encodeConfChange };
-export type { ReadIndexRequest };

@@ -16,12 +16,11 @@
 //     node.advance(rd);
 //   }
 
-import { ConfChangeError, decodeConfChange, encodeConfChange } from "./confchange.ts";
+import { decodeConfChange, encodeConfChange } from "./confchange.ts";
 import { ErrStepLocalMsg, ErrStepPeerNotFound, assert, type RaftError } from "./errors.ts";
 import { Raft, type AdvanceStep, type Config } from "./raft.ts";
 import type { Storage } from "./storage.ts";
 import {
-  None,
   entriesSizeBytes,
   hardStateEqual,
   isLocalMessage,
@@ -314,4 +313,3 @@ export function confChangeOf(e: Entry): ConfChange {
   return decodeConfChange(e.data);
 }
 
-export { ConfChangeError, None };

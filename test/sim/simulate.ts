@@ -241,7 +241,6 @@ class Simulation {
   readonly #raftLogger: Logger | undefined;
   /** Next time the admin may try a membership change. */
   #adminAt = 0;
-  #pendingRemoval: NodeId | null = null;
 
   constructor(o: SimOptions) {
     this.o = o;
@@ -340,10 +339,6 @@ class Simulation {
     m.outstanding = null; // a Ready not yet written is lost
     m.downUntil = this.now + TICK * (1 + this.rng.int(60));
     this.trace(`${m.id} CRASHED (${why}); down until ${m.downUntil}`);
-  }
-
-  #live(m: Member): boolean {
-    return m.node !== null && !m.retired && m.pausedUntil <= this.now;
   }
 
   /** Handles every Ready of m, in the order the Ready contract prescribes. */
