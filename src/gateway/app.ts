@@ -11,9 +11,11 @@ import {
   gatewayMethodNotAllowed,
   gatewayNotFound,
   getOnlyMethodNotAllowed,
+  healthResponse,
   httpStatusOf,
   jsonResponse,
   pageNotFound,
+  serveMuxRedirect,
   streamResponse,
 } from "./http_errors.ts";
 import { Errors } from "../server/errors.ts";
@@ -34,6 +36,14 @@ app.use("*", async (c, next) => {
 
 app.options("*", () => new Response(null, { status: 200 }));
 
+// Go's ServeMux cleans paths ("//", ".", "..", "/v3") with a redirect before routing.
+app.use("*", async (c, next) => {
+  const url = new URL(c.req.url);
+  const redirect = serveMuxRedirect(c.req.method, url.pathname, url.search.slice(1));
+  if (redirect) return redirect;
+  await next();
+});
+
 app.all("/version", (c) =>
   c.req.method === "GET" ? new Response(VERSION_BODY, { headers: { "Content-Type": "application/json" } }) : getOnlyMethodNotAllowed(),
 );
@@ -47,10 +57,7 @@ app.all("/health", async (c) => {
   } catch {
     healthy = false;
   }
-  return new Response(JSON.stringify({ health: String(healthy) }), {
-    status: healthy ? 200 : 503,
-    headers: { "Content-Type": "application/json" },
-  });
+  return healthResponse(healthy);
 });
 
 registerFaultRoutes(app);
@@ -81,7 +88,8 @@ async function gateway(c: AppContext, path: string): Promise<Response> {
   if (!rpc) return gatewayNotFound();
   if (c.req.method !== "POST") return gatewayMethodNotAllowed();
   const name = rpc.name as RpcName;
-  const body = await c.req.text();
+  // Bytes, not text: the codec must see a byte-order mark as etcd's JSON decoder does.
+  const body = new Uint8Array(await c.req.arrayBuffer());
   // etcd checks any token it is given, even with auth disabled; etcdo issues no tokens yet
   // (no auth), so every token is invalid, exactly as etcd answers an unknown one.
   if (c.req.header("authorization")) return errorResponse(Errors.InvalidAuthToken);

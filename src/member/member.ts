@@ -59,6 +59,8 @@ export class Member extends DurableObject<Env> {
   private lastTickMs = Date.now();
   private pumpScheduled = false;
   private pausedUntilMs = 0;
+  private sawLeader = false;
+  private firstLeaderWaiters: Array<() => void> = [];
   private blocked = new Set<string>();
 
   constructor(ctx: DurableObjectState, env: Env) {
@@ -98,6 +100,10 @@ export class Member extends DurableObject<Env> {
 
   async unary(rpc: UnaryRpc, request: unknown): Promise<UnaryResult> {
     await this.waitWhilePaused();
+    // Like etcd, serve clients only once this member has known a leader since it started.
+    if (!this.sawLeader && !(await this.waitForFirstLeader())) {
+      return { ok: false, code: Errors.Timeout.code, message: Errors.Timeout.message };
+    }
     if (LEADER_LEASE_RPCS.has(rpc) && !this.node.isLeader()) return this.forwardToLeader(rpc, request);
     const result = await this.service.unary(rpc, request);
     return { ...result, leader: this.node.leader() || undefined };
@@ -237,6 +243,10 @@ export class Member extends DurableObject<Env> {
     }
     const out = this.node.process(Date.now());
     this.send(out.messages);
+    if (!this.sawLeader && this.node.leader()) {
+      this.sawLeader = true;
+      for (const wake of this.firstLeaderWaiters.splice(0)) wake();
+    }
     for (const { id, result } of out.applied) {
       const p = this.proposals.get(id);
       if (p) {
@@ -250,6 +260,18 @@ export class Member extends DurableObject<Env> {
       this.reads.delete(ctx);
       for (const w of group.waiters) w.resolve();
     }
+  }
+
+  /** Resolves true once a leader is known, false at the request timeout. */
+  private waitForFirstLeader(): Promise<boolean> {
+    return new Promise((resolve) => {
+      const timer = setTimeout(() => resolve(false), this.config.requestTimeoutMs);
+      this.firstLeaderWaiters.push(() => {
+        clearTimeout(timer);
+        resolve(true);
+      });
+      this.schedulePump();
+    });
   }
 
   private async forwardToLeader(rpc: UnaryRpc, request: unknown): Promise<UnaryResult> {
