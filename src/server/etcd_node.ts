@@ -11,6 +11,7 @@
 import {
   RawNode,
   confChangeOf,
+  encodeConfChange,
   type ConfChange,
   type ConfState,
   type Entry,
@@ -23,12 +24,32 @@ import type { Prng } from "../util/prng.ts";
 import type { SqlDb } from "../util/sql.ts";
 import { Applier, leaseRevokeRequest, type ApplierOptions, type ApplyResult, type RaftEntry } from "./applier.ts";
 import { encodeInternalRequest, type InternalRequest } from "./internal_request.ts";
+import {
+  Membership,
+  confChangeFor,
+  decodeConfChangeContext,
+  decodeMembershipEntry,
+  encodeConfChangeContext,
+  encodeMembershipEntry,
+  initialMemberContext,
+  isMembershipEntry,
+  memberNaming,
+  type ConfChangeContext,
+  type MemberNaming,
+  type MembershipEntry,
+  type MembershipResult,
+} from "./membership.ts";
 import { SqliteRaftStorage } from "./raft_storage.ts";
 
 export interface EtcdNodeOptions {
   id: NodeId;
-  /** The initial voters, used only when this member's storage is empty (bootstrap). */
+  /**
+   * The initial voters, used only when this member's storage is empty and it is one of them
+   * (bootstrap). Any other member starts empty and learns the configuration from the leader.
+   */
   initialMembers: NodeId[];
+  /** How members are named and addressed (default: cluster "default"). */
+  naming?: MemberNaming;
   db: SqlDb;
   rng: Prng | (() => number);
   electionTicks: number;
@@ -51,6 +72,8 @@ export interface ProcessOutput {
   readsReady: number[];
   /** Set when the known leader changed in this round. */
   leaderChanged: boolean;
+  /** Results of membership changes, attribute and alarm entries applied in this round. */
+  membership: MembershipResult[];
 }
 
 const READ_CTX_BYTES = 8;
@@ -69,6 +92,7 @@ export class EtcdNode {
   readonly id: NodeId;
   readonly applier: Applier;
   readonly storage: SqliteRaftStorage;
+  readonly membership: Membership;
   private readonly node: RawNode;
   private readonly db: SqlDb;
   private readonly electionTimeoutMs: number;
@@ -84,18 +108,26 @@ export class EtcdNode {
     this.storage = new SqliteRaftStorage(opts.db);
     this.applier = new Applier(opts.db, opts.applier);
     this.electionTimeoutMs = opts.electionTicks * opts.tickMs;
-    if (this.storage.isEmpty()) {
-      // Bootstrap like etcd's --initial-cluster: every initial member starts from the same
-      // configuration at index 1, so they agree without exchanging anything.
-      opts.db.transaction(() =>
-        this.storage.installSnapshot({
-          index: 1,
-          term: 1,
-          confState: { voters: [...opts.initialMembers], learners: [], votersOutgoing: [], learnersNext: [], autoLeave: false },
-        }),
-      );
+    this.membership = new Membership(opts.db, opts.naming ?? memberNaming("default"));
+    if (this.storage.isEmpty() && opts.initialMembers.includes(opts.id)) {
+      // Bootstrap like etcd's --initial-cluster: every initial member starts with the same
+      // committed log, one AddNode entry per initial member carrying its record, so they
+      // agree without exchanging anything, and a member added later replays the same log.
+      const naming = this.membership.naming;
+      const entries: Entry[] = opts.initialMembers.map((node, i) => ({
+        term: 1,
+        index: i + 1,
+        type: "ConfChange",
+        data: encodeConfChange(confChangeFor(initialMemberContext(naming, node))),
+      }));
+      opts.db.transaction(() => {
+        this.storage.append(entries);
+        this.storage.setHardState({ term: 1, vote: "", commit: entries.length });
+      });
     }
     this.confState = this.storage.initialState().confState;
+    // A cluster bootstrapped before members were replicated: derive them once.
+    if (this.confState.voters.length > 0) opts.db.transaction(() => this.membership.seedFrom(this.confState));
     const applied = Math.max(this.applier.consistentIndex(), this.storage.firstIndex() - 1);
     this.node = new RawNode(
       {
@@ -128,6 +160,16 @@ export class EtcdNode {
 
   proposeConfChange(cc: ConfChange): RaftError | null {
     return this.node.proposeConfChange(cc);
+  }
+
+  /** Proposes a membership change (add/remove/promote/update), validated when applied. */
+  proposeMemberChange(c: ConfChangeContext): RaftError | null {
+    return this.node.proposeConfChange(confChangeFor(c));
+  }
+
+  /** Proposes a member's attributes or an alarm request (applied by the membership store). */
+  proposeMembershipEntry(e: MembershipEntry): RaftError | null {
+    return this.node.propose(encodeMembershipEntry(e));
   }
 
   /** Asks for a linearizable read point; ctx comes back in readsReady. */
@@ -187,7 +229,7 @@ export class EtcdNode {
   // ---- the Ready loop ----
 
   process(nowMs: number): ProcessOutput {
-    const out: ProcessOutput = { messages: [], applied: [], readsReady: [], leaderChanged: false };
+    const out: ProcessOutput = { messages: [], applied: [], readsReady: [], leaderChanged: false, membership: [] };
     while (this.node.hasReady()) {
       const rd = this.node.ready();
       if (rd.softState) {
@@ -197,8 +239,14 @@ export class EtcdNode {
           this.lessorPromoted = false;
         }
       }
-      if (rd.entries.length > 0 || rd.hardState) {
+      if (rd.entries.length > 0 || rd.hardState || rd.snapshot) {
         this.db.transaction(() => {
+          if (rd.snapshot) {
+            // Only the metadata moves (the applied state travels out of band, not yet
+            // implemented; today logs are never compacted, so no leader sends a snapshot).
+            this.storage.installSnapshot(rd.snapshot.metadata);
+            this.confState = rd.snapshot.metadata.confState;
+          }
           this.storage.append(rd.entries);
           if (rd.hardState) this.storage.setHardState(rd.hardState);
         });
@@ -215,10 +263,14 @@ export class EtcdNode {
 
   private applyCommitted(entries: readonly Entry[], nowMs: number, out: ProcessOutput): void {
     const forApplier: RaftEntry[] = [];
-    const confChanges: Array<{ index: number; cc: ConfChange }> = [];
+    // Conf changes and membership entries, in log order (the KV applier never reads them).
+    const membershipOps: Array<{ cc: ConfChange } | { entry: MembershipEntry }> = [];
     for (const e of entries) {
       if (e.type === "ConfChange") {
-        confChanges.push({ index: e.index, cc: confChangeOf(e) });
+        membershipOps.push({ cc: confChangeOf(e) });
+        forApplier.push({ index: e.index, term: e.term, data: new Uint8Array(0) });
+      } else if (isMembershipEntry(e.data)) {
+        if (e.index > this.applier.consistentIndex()) membershipOps.push({ entry: decodeMembershipEntry(e.data) });
         forApplier.push({ index: e.index, term: e.term, data: new Uint8Array(0) });
       } else {
         forApplier.push({ index: e.index, term: e.term, data: e.data });
@@ -227,9 +279,20 @@ export class EtcdNode {
     this.db.transaction(() => {
       const results = this.applier.applyBatch(forApplier, nowMs);
       for (const r of results) if (r) out.applied.push({ id: r.id, result: r });
-      for (const { cc } of confChanges) {
+      for (const op of membershipOps) {
+        if ("entry" in op) {
+          out.membership.push(this.membership.applyEntry(op.entry));
+          continue;
+        }
+        let cc = op.cc;
+        const ctx = decodeConfChangeContext(cc.context);
+        const error = ctx ? this.membership.validate(ctx) : null;
+        // A refused change is applied blanked, as etcd does, so raft stays in step.
+        if (error) cc = { ...cc, changes: cc.changes.map((c) => ({ ...c, nodeId: "" })), context: encodeConfChangeContext(ctx!) };
         this.confState = this.node.applyConfChange(cc);
         this.storage.setConfState(this.confState);
+        if (ctx && !error) this.membership.applyChange(ctx);
+        if (ctx && ctx.req !== 0) out.membership.push(error ? { id: ctx.req, error } : { id: ctx.req, members: this.membership.list() });
       }
     });
   }

@@ -18,7 +18,9 @@ export function openMemoryDb(path = ":memory:"): SqlDb & { close(): void } {
   const norm = (row: Record<string, unknown>): SqlRow => {
     for (const k in row) {
       const v = row[k];
-      if (v instanceof Uint8Array && !(v.constructor === Uint8Array)) row[k] = new Uint8Array(v);
+      // Copies: a subclass, and an empty BLOB (node:sqlite binds the empty array it returns
+      // as NULL when it is written back, e.g. a leader's empty entry sent on to a follower).
+      if (v instanceof Uint8Array && (v.constructor !== Uint8Array || v.length === 0)) row[k] = new Uint8Array(v);
     }
     return row as SqlRow;
   };
