@@ -146,9 +146,14 @@ export class RawNode {
    * leader, a leadership transfer is in progress, or the uncommitted log is full; null when
    * it was accepted for the leader (which does not mean it will commit). */
   propose(data: Uint8Array): RaftError | null {
-    return this.raft.step(
-      newMessage({ type: "MsgProp", from: this.raft.id, entries: [{ term: 0, index: 0, type: "Normal", data }] }),
-    );
+    return this.proposeMany([data]);
+  }
+
+  /** Proposes several entries in one message: they are appended, replicated and dropped
+   * together (one MsgApp per follower instead of one per entry). */
+  proposeMany(datas: readonly Uint8Array[]): RaftError | null {
+    const entries = datas.map((data) => ({ term: 0, index: 0, type: "Normal" as const, data }));
+    return this.raft.step(newMessage({ type: "MsgProp", from: this.raft.id, entries }));
   }
 
   /** Proposes a membership change. While an earlier change is unapplied, or when the change

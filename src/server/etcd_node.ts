@@ -158,6 +158,11 @@ export class EtcdNode {
     return this.node.propose(encodeInternalRequest(request));
   }
 
+  /** Proposes several requests as one raft message (they share a MsgApp per follower). */
+  proposeMany(requests: readonly InternalRequest[]): RaftError | null {
+    return this.node.proposeMany(requests.map(encodeInternalRequest));
+  }
+
   proposeConfChange(cc: ConfChange): RaftError | null {
     return this.node.proposeConfChange(cc);
   }
@@ -230,6 +235,14 @@ export class EtcdNode {
 
   process(nowMs: number): ProcessOutput {
     const out: ProcessOutput = { messages: [], applied: [], readsReady: [], leaderChanged: false, membership: [] };
+    // One transaction for the whole round: every Ready's log writes and applies commit
+    // together (one durable write), still before any of its messages leave this call.
+    this.db.transaction(() => this.drainReadies(nowMs, out));
+    this.releaseReads(out);
+    this.maybePromoteLessor(nowMs);
+    return out;
+  }
+  private drainReadies(nowMs: number, out: ProcessOutput): void {
     while (this.node.hasReady()) {
       const rd = this.node.ready();
       if (rd.softState) {
@@ -256,10 +269,8 @@ export class EtcdNode {
       for (const rs of rd.readStates) this.pendingReads.push({ ctx: decodeReadCtx(rs.requestCtx), index: rs.index });
       this.node.advance(rd);
     }
-    this.releaseReads(out);
-    this.maybePromoteLessor(nowMs);
-    return out;
   }
+
 
   private applyCommitted(entries: readonly Entry[], nowMs: number, out: ProcessOutput): void {
     const forApplier: RaftEntry[] = [];
