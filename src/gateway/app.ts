@@ -20,7 +20,17 @@ import {
 } from "./http_errors.ts";
 import { Errors } from "../server/errors.ts";
 import { registerFaultRoutes } from "./faults.ts";
-import { MEMBER_HEADER, pickMember, rememberLeader, stubFor, UnknownMemberError } from "./members.ts";
+import {
+  MEMBER_HEADER,
+  answeredRemoved,
+  forgetMember,
+  pickMember,
+  refreshMembers,
+  rememberLeader,
+  stubFor,
+  UnknownMemberError,
+} from "./members.ts";
+import { registerClusterRoutes } from "./cluster_routes.ts";
 
 type AppContext = Context<{ Bindings: Env }>;
 
@@ -53,6 +63,7 @@ app.all("/health", async (c) => {
   let healthy = false;
   try {
     const probe = rpcs.Range.decode('{"key":"aGVhbHRo"}');
+    await refreshMembers(c.env);
     healthy = (await memberFor(c).unary("Range", probe)).ok;
   } catch {
     healthy = false;
@@ -62,6 +73,7 @@ app.all("/health", async (c) => {
 
 registerFaultRoutes(app);
 
+registerClusterRoutes(app);
 app.all("/v3/*", (c) => gateway(c, c.req.path));
 app.all("/v3beta/*", (c) => gateway(c, "/v3/" + c.req.path.slice("/v3beta/".length)));
 
@@ -72,11 +84,20 @@ app.onError((err) => errorResponse(err));
 const READ_RPCS: ReadonlySet<RpcName> = new Set(["Range", "LeaseTimeToLive", "LeaseLeases"]);
 
 function memberFor(c: AppContext, rpc: RpcName = "Range") {
-  const name = pickMember(c.env, c.req.header(MEMBER_HEADER), !READ_RPCS.has(rpc));
-  const stub = stubFor(c.env, name);
+  const pinned = c.req.header(MEMBER_HEADER);
+  let name = pickMember(c.env, pinned, !READ_RPCS.has(rpc));
+  let stub = stubFor(c.env, name);
   return {
     async unary(rpcName: RpcName, request: unknown): Promise<UnaryResult> {
-      const result = (await stub.unary(rpcName, request)) as UnaryResult;
+      let result = (await stub.unary(rpcName, request)) as UnaryResult;
+      if (!pinned && answeredRemoved(result)) {
+        // A member removed at runtime: route around it from now on.
+        forgetMember(c.env, name);
+        await refreshMembers(c.env, true);
+        name = pickMember(c.env, undefined, !READ_RPCS.has(rpc));
+        stub = stubFor(c.env, name);
+        result = (await stub.unary(rpcName, request)) as UnaryResult;
+      }
       rememberLeader(c.env, result.leader);
       return result;
     },
@@ -94,6 +115,7 @@ async function gateway(c: AppContext, path: string): Promise<Response> {
   // (no auth), so every token is invalid, exactly as etcd answers an unknown one.
   if (c.req.header("authorization")) return errorResponse(Errors.InvalidAuthToken);
   try {
+    await refreshMembers(c.env);
     const member = memberFor(c, name);
     if (name === "LeaseKeepAlive") {
       const requests = rpcs.LeaseKeepAlive.decodeStream(body);

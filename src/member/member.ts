@@ -9,7 +9,9 @@ import type { ApplyResult } from "../server/applier.ts";
 import { EtcdError, Errors } from "../server/errors.ts";
 import { EtcdNode } from "../server/etcd_node.ts";
 import type { InternalRequest } from "../server/internal_request.ts";
+import { memberNaming } from "../server/membership.ts";
 import { prng } from "../util/prng.ts";
+import { ClusterAdmin, type ClusterRpc } from "./cluster_admin.ts";
 import { memberConfig, type Env, type MemberConfig } from "./env.ts";
 import { DEFAULT_MAX_REQUEST_BYTES, EtcdService } from "./etcd_service.ts";
 import { fnv1a64, identityFromObjectName, objectName, type MemberIdentity } from "./identity.ts";
@@ -48,10 +50,14 @@ export class Member extends DurableObject<Env> {
   private readonly identity: MemberIdentity;
   private readonly node: EtcdNode;
   private readonly service: EtcdService;
+  /** Cluster and Maintenance services, and what this member may serve at all. */
+  private readonly admin: ClusterAdmin;
   private readonly outboxes = new Map<string, PeerOutbox>();
   private readonly proposals = new Map<number, PendingProposal>();
   private readonly reads = new Map<number, ReadGroup>();
   private unassignedReads: Waiter<void>[] = [];
+  /** Proposals gathered since the last pump, proposed together as one raft message. */
+  private toPropose: PendingProposal[] = [];
   private readSeq = 0;
   private requestSeq: number;
   private readonly requestTag: number;
@@ -73,6 +79,7 @@ export class Member extends DurableObject<Env> {
     this.node = new EtcdNode({
       id: this.identity.memberName,
       initialMembers: this.config.initialMembers,
+      naming: memberNaming(this.identity.clusterName),
       db: durableObjectDb(ctx.storage),
       rng: prng(Math.floor(Math.random() * 2 ** 31)),
       electionTicks: this.config.electionTicks,
@@ -91,6 +98,17 @@ export class Member extends DurableObject<Env> {
       propose: (request) => this.propose(request),
       readBarrier: () => this.readBarrier(),
     });
+    this.admin = new ClusterAdmin({
+      node: this.node,
+      identity: this.identity,
+      requestTimeoutMs: this.config.requestTimeoutMs,
+      tickMs: this.config.tickMs,
+      nextRequestId: () => this.requestTag + (this.requestSeq = (this.requestSeq + 1) % 2 ** 40),
+      schedulePump: () => this.schedulePump(),
+      dbSize: () => this.dbSize(),
+      callLeader: async (leader, rpc, request) =>
+        (await this.env.MEMBER.getByName(objectName(this.identity.clusterName, leader)).cluster(rpc, request)) as UnaryResult,
+    });
     ctx.blockConcurrencyWhile(async () => {
       if ((await ctx.storage.getAlarm()) === null) await ctx.storage.setAlarm(Date.now() + this.config.tickMs);
     });
@@ -104,9 +122,39 @@ export class Member extends DurableObject<Env> {
     if (!this.sawLeader && !(await this.waitForFirstLeader())) {
       return { ok: false, code: Errors.Timeout.code, message: Errors.Timeout.message };
     }
+    const refused = this.admin.refusal(rpc, request);
+    if (refused) return { ok: false, code: refused.code, message: refused.message };
     if (LEADER_LEASE_RPCS.has(rpc) && !this.node.isLeader()) return this.forwardToLeader(rpc, request);
     const result = await this.service.unary(rpc, request);
     return { ...result, leader: this.node.leader() || undefined };
+  }
+
+  /** etcd's Cluster and Maintenance RPCs (member list/add/…, status, hash, alarm, …). */
+  async cluster(rpc: ClusterRpc, request: unknown): Promise<UnaryResult> {
+    await this.waitWhilePaused();
+    return this.admin.unary(rpc, request);
+  }
+
+  /** The configuration as the front door routes by it; `removed` once this member is out. */
+  clusterView(): { voters: string[]; learners: string[]; removed: boolean } {
+    const conf = this.node.members();
+    return { voters: [...conf.voters], learners: [...conf.learners], removed: this.admin.removed() };
+  }
+
+  /** A peer saw messages from this member after it was removed. */
+  noticeRemoved(): void {
+    this.admin.noticeRemoved();
+  }
+
+  private dbSize(): { size: number; inUse: number } {
+    const size = this.ctx.storage.sql.databaseSize;
+    try {
+      const page = this.ctx.storage.sql.exec<{ n: number }>("PRAGMA page_size").one().n;
+      const free = this.ctx.storage.sql.exec<{ n: number }>("PRAGMA freelist_count").one().n;
+      return { size, inUse: Math.max(0, size - page * free) };
+    } catch {
+      return { size, inUse: size };
+    }
   }
 
   status(): MemberStatus {
@@ -132,9 +180,14 @@ export class Member extends DurableObject<Env> {
 
   /** Raft messages from a peer (AppendEntries, votes, heartbeats, ... in one batch). */
   async deliver(from: string, messages: Message[]): Promise<void> {
-    if (this.blocked.has(from) || Date.now() < this.pausedUntilMs) return;
+    if (this.blocked.has(from) || Date.now() < this.pausedUntilMs || this.admin.removed()) return;
+    if (this.admin.isRemovedPeer(from)) {
+      // etcd's peers answer a removed member "410 Gone" and it stops; tell it, drop these.
+      this.env.MEMBER.getByName(objectName(this.identity.clusterName, from)).noticeRemoved().catch(() => undefined);
+      return;
+    }
     for (const m of messages) this.node.step(m);
-    this.pump();
+    this.schedulePump();
   }
 
   private send(messages: Message[]): void {
@@ -177,8 +230,11 @@ export class Member extends DurableObject<Env> {
       }
       this.node.revokeExpiredLeases(nowMs);
       this.retryAndExpire(nowMs);
+      this.admin.tick(nowMs);
       this.pump();
     }
+    // A removed member stops ticking: nothing will ever need it again.
+    if (this.admin.removed()) return;
     await this.ctx.storage.setAlarm(Math.max(Date.now(), this.pausedUntilMs) + this.config.tickMs);
   }
 
@@ -188,7 +244,7 @@ export class Member extends DurableObject<Env> {
     return new Promise((resolve, reject) => {
       const p: PendingProposal = { request, proposed: false, resolve, reject, deadlineMs: Date.now() + this.config.requestTimeoutMs };
       this.proposals.set(request.id, p);
-      p.proposed = this.node.propose(request) === null;
+      this.toPropose.push(p);
       this.schedulePump();
     });
   }
@@ -227,14 +283,21 @@ export class Member extends DurableObject<Env> {
   private schedulePump(): void {
     if (this.pumpScheduled) return;
     this.pumpScheduled = true;
-    queueMicrotask(() => {
+    setTimeout(() => {
       this.pumpScheduled = false;
       this.pump();
-    });
+    }, 0);
   }
 
   /** Drains the node: sends its messages, wakes the requests it finished. */
   private pump(): void {
+    if (this.toPropose.length > 0) {
+      const batch = this.toPropose;
+      this.toPropose = [];
+      const live = batch.filter((p) => this.proposals.has(p.request.id));
+      const proposed = this.node.proposeMany(live.map((p) => p.request)) === null;
+      for (const p of live) p.proposed = proposed; // dropped ones are offered again at the next tick
+    }
     if (this.unassignedReads.length > 0) {
       const ctx = ++this.readSeq;
       this.reads.set(ctx, { waiters: this.unassignedReads, issuedAtTick: this.ticks });
@@ -243,6 +306,7 @@ export class Member extends DurableObject<Env> {
     }
     const out = this.node.process(Date.now());
     this.send(out.messages);
+    this.admin.onProcessed(out);
     if (!this.sawLeader && this.node.leader()) {
       this.sawLeader = true;
       for (const wake of this.firstLeaderWaiters.splice(0)) wake();

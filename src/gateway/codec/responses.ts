@@ -22,7 +22,7 @@ import { toBase64 } from "../../util/bytes.ts";
 import { goJsonString } from "./gojson.ts";
 
 /** Collects `"name":value` pairs of one JSON object, skipping defaults. */
-class Obj {
+export class Obj {
   private parts: string[] = [];
   int(name: string, v: number | bigint): this {
     if (typeof v === "bigint" ? v !== 0n : v !== 0) this.parts.push(`"${name}":"${intText(v)}"`);
