@@ -1,16 +1,10 @@
 // Compact: physical and not, reads below/at the compaction revision, repeated and future
 // compactions, and what a compacted history looks like through Range and Txn.
-import { afterAll, beforeAll, it } from "vitest";
-import { Session, type Target, b64, describeConformance, prefixEnd, startTargets, stopTargets } from "./harness.ts";
+import { it } from "vitest";
+import { b64, describeConformance, useSession, prefixEnd } from "./harness.ts";
 
 describeConformance("conformance: Compact", () => {
-  let targets: Target[];
-  let s: Session;
-  beforeAll(async () => {
-    targets = await startTargets();
-    s = new Session(targets);
-  });
-  afterAll(() => stopTargets(targets));
+  const s = useSession();
 
   const compact = (body: object, expectStatus: number) => s.post("/v3/kv/compaction", body, { expectStatus });
   const range = (body: object, expectStatus: number) => s.post("/v3/kv/range", body, { expectStatus });

@@ -1,18 +1,13 @@
 // The JSON gateway itself: malformed JSON, bad base64, wrong types, null, unknown fields,
 // camelCase input, enums by name and number, unknown paths and methods, /version, /health,
 // request size limits.
-import { afterAll, beforeAll, it } from "vitest";
-import { Session, type Target, b64, describeConformance, startTargets, stopTargets } from "./harness.ts";
+import { it } from "vitest";
+import { b64, describeConformance, useSession } from "./harness.ts";
 
 describeConformance("conformance: gateway", () => {
-  let targets: Target[];
-  let s: Session;
-  beforeAll(async () => {
-    targets = await startTargets();
-    s = new Session(targets);
+  const s = useSession(async (s) => {
     await s.post("/v3/kv/put", { key: b64("foo"), value: b64("bar") }, { expectStatus: 200 });
   });
-  afterAll(() => stopTargets(targets));
 
   const raw = (path: string, body: string, expectStatus: number) => s.step("POST", path, body, { expectStatus });
 

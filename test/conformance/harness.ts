@@ -13,7 +13,7 @@
 
 import { existsSync } from "node:fs";
 import { fileURLToPath } from "node:url";
-import { describe, expect } from "vitest";
+import { afterAll, beforeAll, describe, expect } from "vitest";
 import { type EtcdServer, etcdMissingReason, startEtcd } from "../support/etcd.ts";
 
 export type TargetName = "etcd" | "etcdo";
@@ -54,6 +54,20 @@ export function describeConformance(name: string, fn: () => void): void {
     return;
   }
   describe(name, fn);
+}
+
+/**
+ * A session over fresh targets for the enclosing describe block: started before its first
+ * test, stopped after its last. `setup` runs once the targets are up.
+ */
+export function useSession(setup?: (s: Session) => Promise<void>): Session {
+  const s = new Session([]);
+  beforeAll(async () => {
+    s.attach(await startTargets());
+    await setup?.(s);
+  });
+  afterAll(() => stopTargets(s.targets));
+  return s;
 }
 
 export async function startTargets(etcdArgs: string[] = []): Promise<Target[]> {
@@ -148,11 +162,16 @@ export interface StepOptions {
  * Each step compares status, Content-Type and normalised body with etcd's.
  */
 export class Session {
-  readonly targets: Target[];
+  targets: Target[] = [];
   private readonly leaseIds = new Map<TargetName, Map<string, string>>();
   readonly log: string[] = [];
 
   constructor(targets: Target[]) {
+    this.attach(targets);
+  }
+
+  /** Points the session at freshly started targets. */
+  attach(targets: Target[]): void {
     this.targets = targets;
     for (const t of targets) this.leaseIds.set(t.name, new Map());
   }

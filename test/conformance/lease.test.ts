@@ -1,16 +1,10 @@
 // Leases: grant (TTL rounding up to the minimum, explicit IDs, ID conflicts, too large TTL,
 // server-chosen IDs), revoke, timetolive with keys, leases, keepalive's one-message form.
-import { afterAll, beforeAll, it } from "vitest";
-import { Session, type Target, b64, describeConformance, startTargets, stopTargets } from "./harness.ts";
+import { it } from "vitest";
+import { b64, describeConformance, useSession } from "./harness.ts";
 
 describeConformance("conformance: Lease", () => {
-  let targets: Target[];
-  let s: Session;
-  beforeAll(async () => {
-    targets = await startTargets();
-    s = new Session(targets);
-  });
-  afterAll(() => stopTargets(targets));
+  const s = useSession();
 
   const grant = (body: object, expectStatus: number) => s.post("/v3/lease/grant", body, { expectStatus });
   // Remaining TTLs count down in real time on each server: allow one second of difference.

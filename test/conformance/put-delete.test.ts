@@ -1,16 +1,10 @@
 // Put (prev_kv, leases, ignore_value, ignore_lease) and DeleteRange (single, range, prefix,
 // from-key, prev_kv, deleted count, no revision bump when nothing is deleted).
-import { afterAll, beforeAll, it } from "vitest";
-import { Session, type Target, b64, describeConformance, prefixEnd, startTargets, stopTargets } from "./harness.ts";
+import { it } from "vitest";
+import { b64, describeConformance, useSession, prefixEnd } from "./harness.ts";
 
 describeConformance("conformance: Put and DeleteRange", () => {
-  let targets: Target[];
-  let s: Session;
-  beforeAll(async () => {
-    targets = await startTargets();
-    s = new Session(targets);
-  });
-  afterAll(() => stopTargets(targets));
+  const s = useSession();
 
   const put = (body: object, expectStatus?: number) =>
     s.post("/v3/kv/put", body, expectStatus === undefined ? {} : { expectStatus });

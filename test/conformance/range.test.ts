@@ -1,15 +1,9 @@
 // Range: key/range_end forms, limit/more/count, history, sort orders × targets, filters.
-import { afterAll, beforeAll, expect, it } from "vitest";
-import { Session, type Target, b64, describeConformance, prefixEnd, startTargets, stopTargets, unb64 } from "./harness.ts";
+import { expect, it } from "vitest";
+import { b64, describeConformance, useSession, prefixEnd, unb64 } from "./harness.ts";
 
 describeConformance("conformance: Range", () => {
-  let targets: Target[];
-  let s: Session;
-  beforeAll(async () => {
-    targets = await startTargets();
-    s = new Session(targets);
-  });
-  afterAll(() => stopTargets(targets));
+  const s = useSession();
 
   const put = (key: string, value: string, extra: object = {}) =>
     s.post("/v3/kv/put", { key: b64(key), value: b64(value), ...extra }, { expectStatus: 200 });

@@ -1,16 +1,10 @@
 // Txn: every compare target × result, range_end compares, missing keys, nested txns,
 // read-after-write, the 128-op limit, duplicate-key rules, atomic failure.
-import { afterAll, beforeAll, it } from "vitest";
-import { Session, type Target, b64, describeConformance, prefixEnd, startTargets, stopTargets } from "./harness.ts";
+import { it } from "vitest";
+import { b64, describeConformance, useSession, prefixEnd } from "./harness.ts";
 
 describeConformance("conformance: Txn", () => {
-  let targets: Target[];
-  let s: Session;
-  beforeAll(async () => {
-    targets = await startTargets();
-    s = new Session(targets);
-  });
-  afterAll(() => stopTargets(targets));
+  const s = useSession();
 
   const txn = (body: object, expectStatus?: number) =>
     s.post("/v3/kv/txn", body, expectStatus === undefined ? {} : { expectStatus });

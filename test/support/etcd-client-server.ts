@@ -5,7 +5,7 @@
 
 import { spawn, type ChildProcess } from "node:child_process";
 import { mkdtempSync, rmSync } from "node:fs";
-import { createServer } from "node:net";
+import { freePort } from "./etcd.ts";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 
@@ -18,19 +18,7 @@ export interface TestServer {
   stop(): Promise<void>;
 }
 
-export function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const srv = createServer();
-    srv.unref();
-    srv.on("error", reject);
-    srv.listen(0, "127.0.0.1", () => {
-      const addr = srv.address();
-      const port = typeof addr === "object" && addr ? addr.port : 0;
-      srv.close(() => resolve(port));
-    });
-  });
-}
-
+export { freePort };
 export const ETCD_BIN = process.env.ETCD_BIN ?? "/usr/bin/etcd";
 
 /** Starts a fresh single-member etcd; waits until /health says true. */
