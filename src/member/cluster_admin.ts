@@ -287,9 +287,9 @@ export class ClusterAdmin {
   }
 
   private async memberUpdate(r: MemberUpdateRequest): Promise<MembersResponse> {
+    const m = this.existing(r.ID);
     // etcd 3.4 does not check these URLs and its server panics on bad ones; refuse instead.
     this.nodeOfUrls(r.peerURLs);
-    const m = this.existing(r.ID);
     const res = await this.propose({ cc: { req: this.host.nextRequestId(), kind: "update", id: r.ID, node: m.node, peerURLs: r.peerURLs } });
     if (res.error) throw res.error;
     return { header: this.clusterHeader(), members: res.members! };

@@ -132,6 +132,10 @@ export class Member extends DurableObject<Env> {
   /** etcd's Cluster and Maintenance RPCs (member list/add/…, status, hash, alarm, …). */
   async cluster(rpc: ClusterRpc, request: unknown): Promise<UnaryResult> {
     await this.waitWhilePaused();
+    // As for KV: serve only once a leader is known (a new member has no members before).
+    if (!this.sawLeader && !this.admin.removed() && !(await this.waitForFirstLeader())) {
+      return { ok: false, code: Errors.Timeout.code, message: Errors.Timeout.message };
+    }
     return this.admin.unary(rpc, request);
   }
 
