@@ -31,6 +31,7 @@ import {
   UnknownMemberError,
 } from "./members.ts";
 import { registerClusterRoutes } from "./cluster_routes.ts";
+import { registerWatchRoutes } from "./watch_routes.ts";
 
 type AppContext = Context<{ Bindings: Env }>;
 
@@ -74,6 +75,7 @@ app.all("/health", async (c) => {
 registerFaultRoutes(app);
 
 registerClusterRoutes(app);
+registerWatchRoutes(app); // watch: /v3/watch (stream or WebSocket), /v3/etcdo/stream
 app.all("/v3/*", (c) => gateway(c, c.req.path));
 app.all("/v3beta/*", (c) => gateway(c, "/v3/" + c.req.path.slice("/v3beta/".length)));
 

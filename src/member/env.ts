@@ -15,6 +15,8 @@ export interface Env {
   ETCDO_ELECTION_TICKS?: string;
   /** How long a request may wait for its proposal or read. Default 5 s + 2 election timeouts. */
   ETCDO_REQUEST_TIMEOUT_MS?: string;
+  /** Watch progress_notify interval in ms (etcd's default: 10 minutes). */
+  ETCDO_WATCH_PROGRESS_MS?: string;
 }
 
 export interface MemberConfig {

@@ -18,6 +18,7 @@ import { fnv1a64, identityFromObjectName, objectName, type MemberIdentity } from
 import { PeerOutbox } from "./peer_outbox.ts";
 import type { MemberFault, MemberStatus, UnaryResult, UnaryRpc } from "./rpc.ts";
 import { durableObjectDb } from "./sql.ts";
+import { WatchHost } from "./watch_host.ts";
 
 /** etcd's minimum lease TTL: ceil(1.5 × election timeout) seconds. */
 function minLeaseTtlSeconds(config: MemberConfig): number {
@@ -68,6 +69,8 @@ export class Member extends DurableObject<Env> {
   private sawLeader = false;
   private firstLeaderWaiters: Array<() => void> = [];
   private blocked = new Set<string>();
+  /** Watch streams and sockets on this member (docs/watch.md), fed after every apply. */
+  private readonly watch: WatchHost;
 
   constructor(ctx: DurableObjectState, env: Env) {
     super(ctx, env);
@@ -109,12 +112,39 @@ export class Member extends DurableObject<Env> {
       callLeader: async (leader, rpc, request) =>
         (await this.env.MEMBER.getByName(objectName(this.identity.clusterName, leader)).cluster(rpc, request)) as UnaryResult,
     });
+    // watch: begin
+    this.watch = new WatchHost(ctx, {
+      source: this.node.applier.mvcc,
+      header: () => ({ clusterId: this.identity.clusterId, memberId: this.identity.memberId, raftTerm: this.node.term() }),
+      keepAlive: (ID) => this.unary("LeaseKeepAlive", { ID }),
+      progressIntervalMs: Number(env.ETCDO_WATCH_PROGRESS_MS) || undefined,
+    });
+    // watch: end
     ctx.blockConcurrencyWhile(async () => {
       if ((await ctx.storage.getAlarm()) === null) await ctx.storage.setAlarm(Date.now() + this.config.tickMs);
     });
   }
 
   // ---- client requests ----
+
+  // watch: begin — /v3/watch (HTTP stream or WebSocket) and /v3/etcdo/stream, hibernatable.
+  override async fetch(request: Request): Promise<Response> {
+    if (this.watch.handles(request)) return this.watch.fetch(request);
+    return new Response("404 page not found\n", { status: 404 });
+  }
+
+  override async webSocketMessage(ws: WebSocket, message: string | ArrayBuffer): Promise<void> {
+    await this.watch.webSocketMessage(ws, message);
+  }
+
+  override async webSocketClose(ws: WebSocket, code: number, reason: string, wasClean: boolean): Promise<void> {
+    this.watch.webSocketClose(ws, code, reason, wasClean);
+  }
+
+  override async webSocketError(ws: WebSocket, error: unknown): Promise<void> {
+    this.watch.webSocketError(ws, error);
+  }
+  // watch: end
 
   async unary(rpc: UnaryRpc, request: unknown): Promise<UnaryResult> {
     await this.waitWhilePaused();
@@ -309,6 +339,7 @@ export class Member extends DurableObject<Env> {
       this.node.readIndex(ctx);
     }
     const out = this.node.process(Date.now());
+    this.watch.onApplied(); // watch: hand new revisions to the watchers
     this.send(out.messages);
     this.admin.onProcessed(out);
     if (!this.sawLeader && this.node.leader()) {

@@ -77,7 +77,7 @@ describe("watch hub: creation", () => {
 
   it("ignores a request with no union member and cancels of unknown ids", () => {
     const { hub, s, drain } = setup();
-    hub.handle(s, {});
+    hub.handle(s, { empty: true });
     hub.handle(s, { cancelRequest: { watchId: 3 } });
     expect(drain()).toEqual([]);
   });
@@ -309,7 +309,7 @@ describe("watch hub: save and restore", () => {
     run();
     drain();
     const saved = hub.save(s);
-    expect(saved).toMatchObject([{ nextRev: 3, spec: { id: 4, prevKv: true } }]);
+    expect(saved).toMatchObject([{ nextRev: 3, synced: true, spec: { id: 4, prevKv: true } }]);
     h.put("k", "2");
     h.put("k", "3");
     const hub2 = new WatchHub(h);

@@ -53,6 +53,8 @@ interface Victim {
 export interface SavedWatcher {
   spec: WatcherSpec;
   nextRev: number;
+  /** Synced: it has been handed every revision up to the store's current one. */
+  synced?: boolean;
 }
 
 export class WatchHub {
@@ -172,7 +174,8 @@ export class WatchHub {
     const out: SavedWatcher[] = [];
     for (const w of s.watchers.values()) {
       if (w.state === "compacted" || w.state === "canceled") continue;
-      out.push({ spec: specOf(w), nextRev: w.minRev });
+      const synced = w.state === "synced";
+      out.push({ spec: specOf(w), nextRev: synced ? Math.max(w.minRev, this.notifiedRev + 1) : w.minRev, synced });
     }
     return out;
   }

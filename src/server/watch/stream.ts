@@ -32,6 +32,15 @@ export class WatchStream implements WatcherSink {
     this.capacity = capacity;
   }
 
+  /** The next server-chosen id (saved with the stream). */
+  get nextAutoId(): number {
+    return this.nextId;
+  }
+
+  set nextAutoId(n: number) {
+    this.nextId = n;
+  }
+
   /** etcd's AutoWatchID allocation: the lowest unused id from a counter that only grows. */
   allocateId(): number {
     while (this.watchers.has(this.nextId)) this.nextId++;

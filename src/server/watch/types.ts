@@ -22,12 +22,12 @@ export interface WatchCancelRequest {
   watchId: number;
 }
 
-/** One request of a watch stream; an empty object is etcd's request with no union set. */
+/** One request of a watch stream; `empty` is etcd's request with no union member set. */
 export type WatchRequest =
   | { createRequest: WatchCreateRequest }
   | { cancelRequest: WatchCancelRequest }
   | { progressRequest: Record<string, never> }
-  | Record<string, never>;
+  | { empty: true };
 
 /**
  * A response before the member fills in cluster_id, member_id and raft_term. `revision` 0
