@@ -223,11 +223,21 @@ const byId = (a: { id: bigint }, b: { id: bigint }) => (a.id < b.id ? -1 : a.id 
 export class Membership {
   readonly naming: MemberNaming;
   private readonly db: SqlDb;
+  // Read on every client request and every peer message; written only by membership
+  // entries. Cleared on every write (not updated), so a rolled-back write is re-read.
+  private removedCache: Set<string> | undefined;
+  private alarmCache: Array<{ member_id: string; alarm: number }> | undefined;
 
   constructor(db: SqlDb, naming: MemberNaming) {
     this.db = db;
     this.naming = naming;
     db.script(SCHEMA);
+  }
+
+  /** Forgets what was cached from the tables (after they were replaced or rolled back). */
+  invalidate(): void {
+    this.removedCache = undefined;
+    this.alarmCache = undefined;
   }
 
   /** All members, ordered by ID (etcd's MembersByID). */
@@ -246,7 +256,8 @@ export class Membership {
   }
 
   isRemoved(id: bigint): boolean {
-    return this.db.first("SELECT 1 AS x FROM cluster_member_removed WHERE id = ?", id.toString()) !== undefined;
+    this.removedCache ??= new Set(this.db.all<{ id: string }>("SELECT id FROM cluster_member_removed").map((r) => r.id));
+    return this.removedCache.has(id.toString());
   }
 
   isEmpty(): boolean {
@@ -307,6 +318,7 @@ export class Membership {
       case "remove":
         this.db.run("DELETE FROM cluster_member WHERE id = ?", c.id.toString());
         this.db.run("INSERT OR IGNORE INTO cluster_member_removed (id) VALUES (?)", c.id.toString());
+        this.removedCache = undefined;
         return;
       case "update":
         this.db.run("UPDATE cluster_member SET peer_urls = ? WHERE id = ?", JSON.stringify([...c.peerURLs].sort()), c.id.toString());
@@ -335,6 +347,7 @@ export class Membership {
   private alarm(action: number, memberID: bigint, alarm: number): AlarmMember[] {
     if (action === AlarmAction.GET) return this.alarms(alarm);
     const key = [memberID.toString(), alarm] as const;
+    this.alarmCache = undefined;
     const exists = this.db.first("SELECT 1 AS x FROM cluster_alarm WHERE member_id = ? AND alarm = ?", ...key) !== undefined;
     if (action === AlarmAction.ACTIVATE) {
       if (!exists) this.db.run("INSERT INTO cluster_alarm (member_id, alarm) VALUES (?, ?)", ...key);
@@ -350,11 +363,10 @@ export class Membership {
 
   /** Raised alarms of one type (NONE: all), ordered by type then member. */
   alarms(type: number = AlarmType.NONE): AlarmMember[] {
-    const rows =
-      type === AlarmType.NONE
-        ? this.db.all<{ member_id: string; alarm: number }>("SELECT member_id, alarm FROM cluster_alarm")
-        : this.db.all<{ member_id: string; alarm: number }>("SELECT member_id, alarm FROM cluster_alarm WHERE alarm = ?", type);
-    return rows
+    this.alarmCache ??= this.db.all<{ member_id: string; alarm: number }>("SELECT member_id, alarm FROM cluster_alarm");
+    if (this.alarmCache.length === 0) return [];
+    return this.alarmCache
+      .filter((r) => type === AlarmType.NONE || r.alarm === type)
       .map((r) => ({ memberID: BigInt(r.member_id), alarm: r.alarm }))
       .sort((a, b) => a.alarm - b.alarm || (a.memberID < b.memberID ? -1 : a.memberID > b.memberID ? 1 : 0));
   }
