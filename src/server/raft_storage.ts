@@ -36,6 +36,9 @@ CREATE TABLE IF NOT EXISTS raft_meta (
 
 const TYPE_CODE: Record<EntryType, number> = { Normal: 0, ConfChange: 1 };
 const ENTRY_OVERHEAD_BYTES = 16;
+/** The log tail kept in memory: at most this many entries and about this many bytes. */
+const TAIL_MAX_ENTRIES = 4096;
+const TAIL_MAX_BYTES = 8 * 1024 * 1024;
 
 interface SnapshotMeta {
   index: number;
@@ -47,6 +50,11 @@ export class SqliteRaftStorage implements Storage {
   private readonly db: SqlDb;
   private snap: SnapshotMeta;
   private last: number;
+  // The newest entries as they were appended, contiguous and ending at `last` (or empty):
+  // raft reads the terms and committed entries it just wrote, and a follower's next
+  // append is checked against the last term, so these reads need not go to SQLite.
+  private tail: Entry[] = [];
+  private tailBytes = 0;
 
   constructor(db: SqlDb) {
     this.db = db;
@@ -70,6 +78,18 @@ export class SqliteRaftStorage implements Storage {
   entries(lo: number, hi: number, maxBytes: number): Entry[] {
     if (lo <= this.snap.index) throw ErrCompacted;
     if (hi > this.last + 1) throw ErrUnavailable;
+    const tailStart = this.tail.length > 0 ? this.tail[0]!.index : Infinity;
+    if (lo >= tailStart) {
+      const out: Entry[] = [];
+      let size = 0;
+      for (let i = lo; i < hi; i++) {
+        const e = this.tail[i - tailStart]!;
+        size += e.data.length + ENTRY_OVERHEAD_BYTES;
+        if (out.length > 0 && size > maxBytes) break;
+        out.push(e);
+      }
+      return out;
+    }
     const rows = this.db.all<{ idx: number; term: number; type: number; data: Uint8Array }>(
       "SELECT idx, term, type, data FROM raft_log WHERE idx >= ? AND idx < ? ORDER BY idx",
       lo,
@@ -90,6 +110,8 @@ export class SqliteRaftStorage implements Storage {
     if (i === this.snap.index) return this.snap.term;
     if (i < this.snap.index) throw ErrCompacted;
     if (i > this.last) throw ErrUnavailable;
+    const tailStart = this.tail.length > 0 ? this.tail[0]!.index : Infinity;
+    if (i >= tailStart) return this.tail[i - tailStart]!.term;
     const row = this.db.first<{ term: number }>("SELECT term FROM raft_log WHERE idx = ?", i);
     if (!row) throw ErrUnavailable;
     return row.term;
@@ -119,6 +141,30 @@ export class SqliteRaftStorage implements Storage {
       this.db.run("INSERT INTO raft_log (idx, term, type, data) VALUES (?, ?, ?, ?)", e.index, e.term, TYPE_CODE[e.type], e.data);
     }
     this.last = entries[entries.length - 1]!.index;
+    this.appendTail(entries);
+  }
+
+  private appendTail(entries: readonly Entry[]): void {
+    const first = entries[0]!.index;
+    const tailStart = this.tail.length > 0 ? this.tail[0]!.index : first;
+    if (first < tailStart || first > tailStart + this.tail.length) this.resetTail();
+    else while (this.tail.length > 0 && this.tail[this.tail.length - 1]!.index >= first) this.tailBytes -= this.tail.pop()!.data.length;
+    for (const e of entries) {
+      if (e.index <= this.snap.index) continue;
+      this.tail.push(e);
+      this.tailBytes += e.data.length;
+    }
+    let drop = 0;
+    while (this.tail.length - drop > TAIL_MAX_ENTRIES || (this.tailBytes > TAIL_MAX_BYTES && this.tail.length - drop > 1)) {
+      this.tailBytes -= this.tail[drop]!.data.length;
+      drop++;
+    }
+    if (drop > 0) this.tail = this.tail.slice(drop);
+  }
+
+  private resetTail(): void {
+    this.tail = [];
+    this.tailBytes = 0;
   }
 
   setHardState(hs: HardState): void {
@@ -136,6 +182,12 @@ export class SqliteRaftStorage implements Storage {
     this.writeJson("snapshot", this.snap);
     this.db.run("DELETE FROM raft_log WHERE idx <= ?", index);
     if (this.last < index) this.last = index;
+    const keep = this.tail.findIndex((e) => e.index > index);
+    if (keep < 0) this.resetTail();
+    else if (keep > 0) {
+      for (const e of this.tail.slice(0, keep)) this.tailBytes -= e.data.length;
+      this.tail = this.tail.slice(keep);
+    }
   }
 
   /** Installs a received snapshot's metadata: the whole log is replaced. */
@@ -145,6 +197,7 @@ export class SqliteRaftStorage implements Storage {
     this.writeJson("conf_state", this.snap.confState);
     this.db.run("DELETE FROM raft_log");
     this.last = meta.index;
+    this.resetTail();
   }
 
   private readJson<T>(k: string): T | undefined {
