@@ -30,6 +30,17 @@ export default defineConfig({
       },
       {
         test: {
+          name: "client-etcdo",
+          environment: "node",
+          include: ["client/test/**/*.test.ts"],
+          env: { ETCDO_TEST_TARGET: "etcdo" },
+          testTimeout: 30_000,
+          hookTimeout: 60_000,
+          fileParallelism: false,
+        },
+      },
+      {
+        test: {
           name: "cluster",
           environment: "node",
           include: ["test/cluster/**/*.test.ts"],

@@ -40,6 +40,8 @@ const etcdoctl = (args: string[], stdin?: string) => exec(NODE, [BIN, ...args], 
 /** Per side: IDs seen so far, replaced by stable names so the two clusters compare. */
 class Names {
   private readonly map = new Map<string, string>();
+  /** Member names, replaced as whole words only (short names also occur inside data). */
+  private readonly names = new Set<string>();
   private leases = 0;
   private readonly server: TestServer;
   constructor(server: TestServer) {
@@ -60,7 +62,19 @@ class Names {
   }
   async learnCluster(): Promise<void> {
     const r = (await (await fetch(`${this.server.url}/v3/maintenance/status`, { method: "POST", body: "{}" })).json()) as { header: { cluster_id: string; member_id: string } };
-    for (const [id, name] of [[r.header.cluster_id, "CLUSTER"], [r.header.member_id, "MEMBER"]] as const) {
+    // Every member of the cluster answers as "MEMBER": a multi-member etcdo compares with a
+    // single-member etcd on everything but the membership itself.
+    const list = (await (await fetch(`${this.server.url}/v3/cluster/member/list`, { method: "POST", body: "{}" })).json()) as {
+      members?: { ID: string; name?: string; peerURLs?: string[] }[];
+    };
+    const ids: [string, string][] = [[r.header.cluster_id, "CLUSTER"], [r.header.member_id, "MEMBER"]];
+    for (const m of list.members ?? []) {
+      ids.push([m.ID, "MEMBER"]);
+      // Member names and peer URLs are each deployment's own.
+      if (m.name) this.names.add(m.name);
+      for (const u of m.peerURLs ?? []) this.map.set(u, "PEERURL");
+    }
+    for (const [id, name] of ids) {
       this.map.set(id, name);
       this.map.set(BigInt(id).toString(16), name);
     }
@@ -73,7 +87,13 @@ class Names {
     let out = s;
     // Longest first, so a decimal ID is not partly replaced by a shorter one.
     for (const [k, v] of [...this.map].sort((a, b) => b[0].length - a[0].length)) out = out.split(k).join(v);
+    for (const name of this.names) out = out.replace(new RegExp(`(?<![\\w/+=])${name.replace(/[.*+?^${}()|[\]\\]/g, "\\$&")}(?![\\w/+=])`, "g"), "NAME");
     return out
+      // Raft indexes count each cluster's own internal entries (membership, publish).
+      .replace(/(true|false), (true|false), (\d+), \d+, \d+, /g, "$1, $2, $3, INDEX, INDEX, ")
+      .replace(/"(raftIndex|raftAppliedIndex|raft_index|raft_applied_index)":\d+/g, '"$1":INDEX')
+      .replace(/^"(RaftIndex|RaftAppliedIndex)" : \d+$/gm, '"$1" : INDEX')
+      .replace(/\|\s+(\d+)\s+\|\s+\d+\s+\|\s+\d+\s+\|(\s+\|)$/gm, "| $1 | INDEX | INDEX |$2")
       .replace(/127\.0\.0\.1:\d{4,5}/g, "127.0.0.1:PORT")
       .replace(/took = \S+/g, "took = T")
       .replace(/"took":"[^"]*"/g, '"took":"T"')
@@ -94,7 +114,8 @@ let na: Names;
 let nb: Names;
 
 beforeAll(async () => {
-  [A, B] = await Promise.all([startEtcd("t1"), startTestServer()]);
+  // One member on each side, so that membership output compares too.
+  [A, B] = await Promise.all([startEtcd("cli-etcd"), startTestServer({ members: ["m1"] })]);
   na = new Names(A);
   nb = new Names(B);
   await Promise.all([na.learnCluster(), nb.learnCluster()]);

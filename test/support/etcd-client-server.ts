@@ -22,7 +22,7 @@ export { freePort };
 export const ETCD_BIN = process.env.ETCD_BIN ?? "/usr/bin/etcd";
 
 /** Starts a fresh single-member etcd; waits until /health says true. */
-export async function startEtcd(name = "t1"): Promise<TestServer> {
+export async function startEtcd(name = "etcd-test"): Promise<TestServer> {
   const dir = mkdtempSync(join(tmpdir(), "etcdo-client-"));
   for (let attempt = 0; ; attempt++) {
     const [cport, pport] = [await freePort(), await freePort()];
@@ -93,11 +93,11 @@ function kill(child: ChildProcess): Promise<void> {
 }
 
 /** A fresh local etcdo (3 members, in memory) on a free loopback port. */
-export async function startEtcdo(): Promise<TestServer> {
+export async function startEtcdo(members?: string[]): Promise<TestServer> {
   const { startLocalCluster } = (await import("../../scripts/lib/local-cluster.mjs")) as {
     startLocalCluster(o: object): Promise<{ url: string; dispose(): Promise<void> }>;
   };
-  const cluster = await startLocalCluster({ port: 0, outDir: mkdtempSync(join(tmpdir(), "etcdo-bundle-")) });
+  const cluster = await startLocalCluster({ port: 0, members, outDir: mkdtempSync(join(tmpdir(), "etcdo-bundle-")) });
   const deadline = Date.now() + 30_000;
   // The first request waits out the first election; make sure the cluster answers writes.
   for (;;) {
@@ -113,8 +113,8 @@ export async function startEtcdo(): Promise<TestServer> {
  * The server the client tests talk to: $ETCDO_TEST_ENDPOINTS if set; a fresh local etcdo
  * when ETCDO_TEST_TARGET=etcdo; else a fresh etcd.
  */
-export async function startTestServer(): Promise<TestServer> {
-  if (process.env.ETCDO_TEST_TARGET === "etcdo") return startEtcdo();
+export async function startTestServer(options: { members?: string[] } = {}): Promise<TestServer> {
+  if (process.env.ETCDO_TEST_TARGET === "etcdo") return startEtcdo(options.members);
   const ext = process.env.ETCDO_TEST_ENDPOINTS;
   if (ext) {
     const url = ext.split(",")[0]!.trim().replace(/\/+$/, "");
