@@ -38,8 +38,10 @@ export interface MvccOptions {
 }
 
 const SQL_LATEST_ONE = "SELECT id, create_rev, version, lease FROM kv_latest WHERE key = ?";
+// The row id is chosen here (max + 1, as SQLite would) so the insert needs no RETURNING.
 const SQL_INSERT_PUT =
-  "INSERT INTO kv_rev (rev_main, rev_sub, key, create_rev, version, value, lease, tombstone) VALUES (?, ?, ?, ?, ?, coalesce(?, x''), ?, 0) RETURNING id";
+  "INSERT INTO kv_rev (id, rev_main, rev_sub, key, create_rev, version, value, lease, tombstone) VALUES (?, ?, ?, ?, ?, ?, coalesce(?, x''), ?, 0)";
+const SQL_MAX_ID = "SELECT coalesce(max(id), 0) AS m FROM kv_rev";
 const SQL_UPSERT_LATEST =
   "INSERT INTO kv_latest (key, id, rev_main, create_rev, version, lease) VALUES (?, ?, ?, ?, ?, ?) " +
   "ON CONFLICT (key) DO UPDATE SET id = excluded.id, rev_main = excluded.rev_main, create_rev = excluded.create_rev, version = excluded.version, lease = excluded.lease";
@@ -66,6 +68,8 @@ export class MvccStore {
   private currentRev = 1;
   private compactMainRev = -1;
   private readonly compaction: CompactionRunner;
+  /** The largest kv_rev id, once read; forgotten whenever SQLite assigns ids itself. */
+  private maxRowId: number | undefined;
 
   constructor(db: SqlDb, opts: MvccOptions = {}) {
     this.db = db;
@@ -76,6 +80,7 @@ export class MvccStore {
 
   /** Re-reads the cached counters (after a rolled-back transaction). */
   reload(): void {
+    this.maxRowId = undefined;
     this.currentRev = readMeta(this.db, "current_rev");
     this.compactMainRev = readMeta(this.db, "compact_rev");
   }
@@ -174,6 +179,17 @@ export class MvccStore {
     return { keys, revisions };
   }
 
+  /** @internal: the id of the next kv_rev row a put inserts. */
+  nextRowId(): number {
+    this.maxRowId = (this.maxRowId ?? this.db.first<{ m: number }>(SQL_MAX_ID)!.m) + 1;
+    return this.maxRowId;
+  }
+
+  /** @internal: rows were inserted with ids SQLite chose. */
+  forgetRowId(): void {
+    this.maxRowId = undefined;
+  }
+
   /** @internal: the write txn's commit. */
   setCurrentRev(rev: number): void {
     this.currentRev = rev;
@@ -219,8 +235,9 @@ export class MvccWriteTxn {
     const prev = db.first<{ create_rev: number; version: number }>(SQL_LATEST_ONE, key);
     const createRev = prev ? prev.create_rev : main;
     const version = prev ? prev.version + 1 : 1;
-    const inserted = db.first<{ id: number }>(SQL_INSERT_PUT, main, this.changes, key, createRev, version, value, leaseText)!;
-    db.run(SQL_UPSERT_LATEST, key, inserted.id, main, createRev, version, leaseText);
+    const id = this.store.nextRowId();
+    db.run(SQL_INSERT_PUT, id, main, this.changes, key, createRev, version, value, leaseText);
+    db.run(SQL_UPSERT_LATEST, key, id, main, createRev, version, leaseText);
     this.changes++;
     return main;
   }
@@ -238,6 +255,7 @@ export class MvccWriteTxn {
         db.run(SQL_TOMBSTONE[shape], this.beginRev + 1, this.changes, key);
         db.run(SQL_DELETE_LATEST[shape], key);
       }
+      this.store.forgetRowId();
       this.changes += n;
     }
     if (n !== 0 || this.changes > 0) return [n, this.beginRev + 1];
@@ -252,6 +270,7 @@ export class MvccWriteTxn {
     if (n > 0) {
       db.run(SQL_TOMBSTONE.lease, this.beginRev + 1, this.changes, leaseText);
       db.run(SQL_DELETE_LATEST.lease, leaseText);
+      this.store.forgetRowId();
       this.changes += n;
     }
     return n;
