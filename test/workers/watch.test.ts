@@ -1,0 +1,191 @@
+// Watch on member Durable Objects in workerd: sockets held with the hibernation API keep
+// their watches across eviction, the multiplexed socket carries watch and keepalive, bad
+// frames are answered without harm, HTTP streams, progress ticks. Nothing waits on time:
+// every wait is for a message.
+import { evictDurableObject, runInDurableObject } from "cloudflare:test";
+import { describe, expect, it } from "vitest";
+import type { Member } from "../../src/member/member.ts";
+import type { WatchHost } from "../../src/member/watch_host.ts";
+import { electLeader, ok, put, stubs } from "./cluster_support.ts";
+
+const b64 = (s: string) => btoa(s);
+const unb64 = (s: string) => atob(s);
+
+/** A client socket that queues messages and lets a test wait for the next ones. */
+class Client {
+  readonly messages: string[] = [];
+  private waiters: Array<() => void> = [];
+  closed = false;
+  constructor(readonly ws: WebSocket) {
+    ws.accept();
+    ws.addEventListener("message", (e) => {
+      this.messages.push(String(e.data));
+      for (const w of this.waiters.splice(0)) w();
+    });
+    ws.addEventListener("close", () => {
+      this.closed = true;
+      for (const w of this.waiters.splice(0)) w();
+    });
+  }
+  send(v: string | object): void {
+    this.ws.send(typeof v === "string" ? v : JSON.stringify(v));
+  }
+  /** Resolves with the first n messages once they have arrived (removing them). */
+  async take(n: number): Promise<any[]> {
+    while (this.messages.length < n) {
+      if (this.closed) throw new Error(`socket closed after ${this.messages.length} of ${n} messages: ${this.messages.join("\n")}`);
+      await new Promise<void>((r) => this.waiters.push(r));
+    }
+    return this.messages.splice(0, n).map((m) => (m === "pong" ? m : JSON.parse(m)));
+  }
+}
+
+async function openSocket(stub: DurableObjectStub<Member>, path = "/v3/watch", protocol?: string): Promise<Client> {
+  const headers: Record<string, string> = { Upgrade: "websocket" };
+  if (protocol) headers["Sec-WebSocket-Protocol"] = protocol;
+  const res = await stub.fetch(`http://etcdo${path}`, { headers });
+  expect(res.status).toBe(101);
+  return new Client(res.webSocket!);
+}
+
+const events = (m: any) => (m.result ?? m.watch).events.map((e: any) => `${e.type ?? "PUT"} ${unb64(e.kv.key)}@${e.kv.mod_revision}`);
+
+describe("watch on a member", () => {
+  it("keeps a socket's watches across eviction and resumes exactly at the next revision", async () => {
+    const s = stubs("watch-evict");
+    const leader = await electLeader(s);
+    const follower = Object.keys(s).find((m) => m !== leader)!;
+    const c = await openSocket(s[follower]!);
+    c.send({ create_request: { key: b64("k"), watch_id: 5, prev_kv: true } });
+    c.send({ create_request: { key: b64("p/"), range_end: b64("p0") } });
+    const created = await c.take(2);
+    expect(created.map((m) => [m.result.watch_id, m.result.created])).toEqual([["5", true], [undefined, true]]);
+    ok(await s[follower]!.unary("Put", put("k", "1")));
+    expect(events((await c.take(1))[0])).toEqual(["PUT k@2"]);
+
+    await evictDurableObject(s[follower]!);
+    await electLeader(s);
+    ok(await s[leader]!.unary("Put", put("k", "2")));
+    ok(await s[leader]!.unary("Put", put("p/x", "1")));
+    ok(await s[follower]!.unary("Put", put("k", "3")));
+    const after = await c.take(3);
+    expect(after.map(events)).toEqual([["PUT k@3"], ["PUT p/x@4"], ["PUT k@5"]]);
+    expect(unb64(after[0].result.events[0].prev_kv.value)).toBe("1");
+    // Ids chosen by the server continue after the restored ones.
+    c.send({ create_request: { key: b64("z") } });
+    expect((await c.take(1))[0].result).toMatchObject({ watch_id: "1", created: true });
+    c.ws.close();
+  });
+
+  it("answers a bad frame with an error and leaves the socket and its watches alone", async () => {
+    const s = stubs("watch-bad");
+    await electLeader(s);
+    const c = await openSocket(s.m1!);
+    c.send({ create_request: { key: b64("k") } });
+    await c.take(1);
+    c.send("not json");
+    c.send('{"create_request":{"key":5}}');
+    const errs = await c.take(2);
+    expect(errs).toEqual([
+      { error: "invalid character 'o' in literal null (expecting 'u')", message: "invalid character 'o' in literal null (expecting 'u')", code: 2 },
+      { error: "json: cannot unmarshal number into Go value of type []uint8", message: "json: cannot unmarshal number into Go value of type []uint8", code: 2 },
+    ]);
+    // A request may be split across frames, as in etcd's byte-stream gateway.
+    c.send('{"create_request":');
+    c.send('{"key":"' + b64("j") + '","watch_id":"4"}}');
+    expect((await c.take(1))[0].result).toMatchObject({ watch_id: "4", created: true });
+    ok(await s.m1!.unary("Put", put("k", "v")));
+    ok(await s.m1!.unary("Put", put("j", "v")));
+    expect((await c.take(2)).map(events)).toEqual([["PUT k@2"], ["PUT j@3"]]);
+    c.ws.close();
+  });
+
+  it("answers a Bearer subprotocol in kind", async () => {
+    const s = stubs("watch-bearer");
+    await electLeader(s);
+    const res = await s.m1!.fetch("http://etcdo/v3/watch", { headers: { Upgrade: "websocket", "Sec-WebSocket-Protocol": "Bearer, abc" } });
+    expect(res.status).toBe(101);
+    expect(res.headers.get("Sec-WebSocket-Protocol")).toBe("Bearer");
+    res.webSocket!.accept();
+    res.webSocket!.close();
+  });
+
+  it("carries watch and lease keepalive on one multiplexed socket", async () => {
+    const s = stubs("watch-mux");
+    const leader = await electLeader(s);
+    const follower = Object.keys(s).find((m) => m !== leader)!;
+    const grant = ok<{ ID: bigint }>(await s[leader]!.unary("LeaseGrant", { TTL: 30, ID: 0n }));
+    const c = await openSocket(s[follower]!, "/v3/etcdo/stream");
+    c.send({ watch: { create_request: { key: b64("cfg/"), range_end: b64("cfg0"), watch_id: 1 } } });
+    expect((await c.take(1))[0].watch).toMatchObject({ watch_id: "1", created: true });
+    c.send({ keepalive: { ID: String(grant.ID) } });
+    const ka = (await c.take(1))[0];
+    expect(ka.keepalive).toMatchObject({ ID: String(grant.ID), TTL: "30" });
+    c.send("ping");
+    expect(await c.take(1)).toEqual(["pong"]);
+    c.send({ nothing: 1 });
+    c.send("{");
+    expect(await c.take(2)).toEqual([
+      { error: { code: 3, message: 'a frame holds "watch" or "keepalive"' } },
+      { error: { code: 3, message: "unexpected EOF" } },
+    ]);
+    c.send({ keepalive: { ID: "12345" } });
+    expect((await c.take(1))[0].keepalive).toMatchObject({ ID: "12345" });
+    ok(await s[leader]!.unary("Put", put("cfg/a", "1")));
+    expect(events((await c.take(1))[0])).toEqual(["PUT cfg/a@2"]);
+    c.ws.close();
+  });
+
+  it("streams over HTTP and delivers every event to a reader that falls behind", async () => {
+    const s = stubs("watch-http");
+    await electLeader(s);
+    const res = await s.m1!.fetch("http://etcdo/v3/watch", {
+      method: "POST",
+      body: JSON.stringify({ create_request: { key: b64("k"), watch_id: 3 } }),
+    });
+    expect(res.status).toBe(200);
+    expect(res.headers.get("Content-Type")).toBe("application/json");
+    const reader = res.body!.getReader();
+    const dec = new TextDecoder();
+    let buf = "";
+    const next = async (): Promise<any> => {
+      for (;;) {
+        const nl = buf.indexOf("\n");
+        if (nl >= 0) {
+          const line = buf.slice(0, nl);
+          buf = buf.slice(nl + 1);
+          return JSON.parse(line);
+        }
+        const { value, done } = await reader.read();
+        if (done) throw new Error("stream ended");
+        buf += dec.decode(value, { stream: true });
+      }
+    };
+    expect((await next()).result).toMatchObject({ watch_id: "3", created: true });
+    const n = 200; // more responses than the stream buffers: the watcher becomes a victim
+    for (let i = 0; i < n; i++) ok(await s.m1!.unary("Put", put("k", String(i))));
+    const behind = await runInDurableObject(s.m1!, (m: Member) => (m as unknown as { watch: WatchHost }).watch.hub.stats());
+    expect(behind.victims + behind.unsynced).toBe(1); // the reader fell behind: caught up from history
+    const revs: number[] = [];
+    while (revs.length < n) for (const e of (await next()).result.events) revs.push(Number(e.kv.mod_revision));
+    expect(revs).toEqual(Array.from({ length: n }, (_, i) => i + 2));
+    await reader.cancel();
+  }, 60_000);
+
+  it("sends progress notifications to idle progress_notify watchers on each tick", async () => {
+    const s = stubs("watch-progress");
+    await electLeader(s);
+    const c = await openSocket(s.m1!);
+    c.send({ create_request: { key: b64("k"), progress_notify: true, watch_id: 2 } });
+    await c.take(1);
+    const tick = () => runInDurableObject(s.m1!, (m: Member) => (m as unknown as { watch: WatchHost }).watch.progressTick());
+    await tick();
+    expect((await c.take(1))[0].result).toEqual({ header: expect.objectContaining({ revision: "1" }), watch_id: "2" });
+    ok(await s.m1!.unary("Put", put("k", "1")));
+    await c.take(1);
+    await tick(); // events since the last tick: no notification
+    c.send({ progress_request: {} }); // a marker: the next message must be its answer
+    expect((await c.take(1))[0].result).toMatchObject({ watch_id: "-1", header: { revision: "2" } });
+    c.ws.close();
+  });
+});
