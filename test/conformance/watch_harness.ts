@@ -97,7 +97,11 @@ async function openWs(name: TargetName, url: string, protocols?: string[]): Prom
 
 /** The same watch stream on every target of the session. */
 export class WatchPair {
-  private constructor(readonly collectors: Collector[]) {}
+  readonly collectors: Collector[];
+
+  private constructor(collectors: Collector[]) {
+    this.collectors = collectors;
+  }
 
   /** POST /v3/watch with this body on every target. */
   static async http(s: Session, body: string | object[]): Promise<WatchPair> {

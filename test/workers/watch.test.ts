@@ -16,7 +16,9 @@ class Client {
   readonly messages: string[] = [];
   private waiters: Array<() => void> = [];
   closed = false;
-  constructor(readonly ws: WebSocket) {
+  readonly ws: WebSocket;
+  constructor(ws: WebSocket) {
+    this.ws = ws;
     ws.accept();
     ws.addEventListener("message", (e) => {
       this.messages.push(String(e.data));

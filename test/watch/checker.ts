@@ -1,0 +1,507 @@
+// The watch checker: many watchers of every kind (key, prefix, range, from-key, historical,
+// prev_kv, filters, progress, resumed) on every transport against concurrent writers and
+// multi-key txns, then every guarantee checked against the true history:
+//   ordered and unique  each watcher's events are exactly its share of the history, in order
+//   reliable            nothing missing (no gaps), across resumes too
+//   atomic              a response holds all of the watcher's events of each revision it has
+//   resumable           reopening from the last revision + 1 continues without gap or repeat
+//   bookmarkable        a progress response at R comes after every event <= R, before any > R
+//   prev_kv             the previous version of the key, none for a creation
+// It takes a target URL (etcd or etcdo's front door), so it runs against either, and a
+// stream that ends on its own (a member failed) is resumed rather than trusted.
+import { History, type AppliedOp, type HEvent } from "./history.ts";
+
+export type Transport = "http" | "ws" | "mux";
+
+export interface CheckOptions {
+  url: string;
+  seed: number;
+  /** Key prefix of this run (keys are <prefix>k00..). */
+  prefix: string;
+  keys?: number;
+  writers?: number;
+  opsPerWriter?: number;
+  watchers?: number;
+  transports?: Transport[];
+  /** Close and reopen a random connection after about this many writes (0: never). */
+  resumeEveryWrites?: number;
+  /** How long to wait for the watchers to receive everything after the last write. */
+  settleTimeoutMs?: number;
+  /**
+   * Send stream-wide progress requests (default true). etcd 3.4 answers them at once, even
+   * while a watcher of the stream is still catching up, so its bookmark can run ahead of
+   * events (fixed in etcd 3.5): turn them off to check a 3.4 server.
+   */
+  progressRequests?: boolean;
+  /** Extra headers for the target (e.g. x-etcdo-member to pin a member). */
+  headers?: Record<string, string>;
+}
+
+export interface CheckReport {
+  revisions: number;
+  events: number;
+  watchers: number;
+  delivered: number;
+  resumes: number;
+  progress: number;
+  violations: string[];
+}
+
+type Kind = "key" | "prefix" | "range" | "fromKey" | "all";
+
+interface WatchSpec {
+  label: string;
+  kind: Kind;
+  key: string;
+  /** "" for a single key; "\0" for from-key. */
+  end: string;
+  startRev: number;
+  prevKv: boolean;
+  noPut: boolean;
+  noDelete: boolean;
+  progressNotify: boolean;
+}
+
+interface Delivered {
+  events: HEvent[];
+  /** Responses as lists of event indexes into `events` (for the atomic check). */
+  responses: Array<{ from: number; to: number }>;
+  /** Progress responses: how many events had arrived and the revision announced. */
+  progress: Array<{ received: number; rev: number }>;
+  /** First revision the watcher asked for (fixed by its first "created"). */
+  firstRev: number;
+  /** The revision to resume from. */
+  nextRev: number;
+  created: boolean;
+}
+
+interface Watcher {
+  spec: WatchSpec;
+  id: number;
+  got: Delivered;
+}
+
+const b64 = (s: string) => Buffer.from(s, "latin1").toString("base64");
+const unb64 = (s: string | undefined) => (s === undefined ? "" : Buffer.from(s, "base64").toString("latin1"));
+
+function rng(seed: number): () => number {
+  let a = seed >>> 0;
+  return () => {
+    a = (a + 0x6d2b79f5) >>> 0;
+    let t = a;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+
+function covers(spec: WatchSpec, key: string): boolean {
+  if (spec.end === "") return key === spec.key;
+  if (key < spec.key) return false;
+  return spec.end === "\0" || key < spec.end;
+}
+
+function createRequest(w: Watcher, startRev: number): object {
+  const r: Record<string, unknown> = { key: b64(w.spec.key), watch_id: String(w.id) };
+  if (w.spec.end !== "") r.range_end = b64(w.spec.end);
+  if (startRev > 0) r.start_revision = String(startRev);
+  if (w.spec.prevKv) r.prev_kv = true;
+  const filters: string[] = [];
+  if (w.spec.noPut) filters.push("NOPUT");
+  if (w.spec.noDelete) filters.push("NODELETE");
+  if (filters.length) r.filters = filters;
+  if (w.spec.progressNotify) r.progress_notify = true;
+  return { create_request: r };
+}
+
+/** One client connection carrying some watchers. */
+class Conn {
+  closedByUs = false;
+  ended = false;
+  readonly transport: Transport;
+  readonly watchers: Watcher[];
+  private readonly opts: CheckOptions;
+  private readonly violations: string[];
+  private readonly stats: { progress: number };
+  private ws: WebSocket | null = null;
+  private abort: AbortController | null = null;
+  private onEnd: () => void = () => undefined;
+
+  constructor(transport: Transport, watchers: Watcher[], opts: CheckOptions, violations: string[], stats: { progress: number }) {
+    this.transport = transport;
+    this.watchers = watchers;
+    this.opts = opts;
+    this.violations = violations;
+    this.stats = stats;
+  }
+
+  async open(onEnd: () => void): Promise<void> {
+    this.onEnd = onEnd;
+    const requests = this.watchers.map((w) => createRequest(w, w.got.created ? w.got.nextRev : w.spec.startRev));
+    if (this.transport === "http") {
+      this.abort = new AbortController();
+      const res = await fetch(this.opts.url + "/v3/watch", {
+        method: "POST",
+        body: requests.map((r) => JSON.stringify(r)).join("\n"),
+        signal: this.abort.signal,
+        headers: this.opts.headers,
+      });
+      if (res.status !== 200) throw new Error(`watch answered ${res.status}: ${await res.text()}`);
+      void this.readHttp(res.body!);
+      return;
+    }
+    const path = this.transport === "mux" ? "/v3/etcdo/stream" : "/v3/watch";
+    const ws = new WebSocket(this.opts.url.replace(/^http/, "ws") + path);
+    this.ws = ws;
+    ws.onmessage = (e) => {
+      const text = String(e.data);
+      if (text === "pong") return;
+      this.onMessage(text);
+    };
+    ws.onclose = () => this.end();
+    await new Promise<void>((resolve, reject) => {
+      ws.onopen = () => resolve();
+      ws.onerror = () => reject(new Error("WebSocket failed to open"));
+    });
+    for (const r of requests) this.send(r);
+  }
+
+  send(req: object): void {
+    if (!this.ws || this.ended) return;
+    this.ws.send(JSON.stringify(this.transport === "mux" ? { watch: req } : req));
+  }
+
+  private async readHttp(body: ReadableStream<Uint8Array>): Promise<void> {
+    const reader = body.getReader();
+    const dec = new TextDecoder();
+    let buf = "";
+    try {
+      for (;;) {
+        const { value, done } = await reader.read();
+        if (done) break;
+        buf += dec.decode(value, { stream: true });
+        let nl: number;
+        while ((nl = buf.indexOf("\n")) >= 0) {
+          this.onMessage(buf.slice(0, nl));
+          buf = buf.slice(nl + 1);
+        }
+      }
+    } catch {
+      // aborted or broken
+    }
+    this.end();
+  }
+
+  private end(): void {
+    if (this.ended) return;
+    this.ended = true;
+    this.onEnd();
+  }
+
+  close(): void {
+    this.closedByUs = true;
+    this.ws?.close();
+    this.abort?.abort();
+  }
+
+  private onMessage(text: string): void {
+    let v: any;
+    try {
+      v = JSON.parse(text);
+    } catch {
+      this.violations.push(`${this.transport}: unparsable message ${text.slice(0, 200)}`);
+      return;
+    }
+    const r = this.transport === "mux" ? v.watch : v.result;
+    if (!r) {
+      this.violations.push(`${this.transport}: unexpected message ${text.slice(0, 200)}`);
+      return;
+    }
+    const id = Number(r.watch_id ?? 0);
+    const rev = Number(r.header?.revision ?? 0);
+    if (id === -1 && !r.created) {
+      this.stats.progress++;
+      for (const w of this.watchers) this.progress(w, rev);
+      return;
+    }
+    const w = this.watchers.find((x) => x.id === id);
+    if (!w) {
+      this.violations.push(`${this.transport}: response for unknown watch ${id}: ${text.slice(0, 200)}`);
+      return;
+    }
+    if (r.created) {
+      if (r.canceled) this.violations.push(`${w.spec.label}: refused: ${text.slice(0, 300)}`);
+      if (!w.got.created) {
+        w.got.created = true;
+        w.got.firstRev = w.spec.startRev > 0 ? w.spec.startRev : rev + 1;
+        w.got.nextRev = w.got.firstRev;
+      }
+      return;
+    }
+    if (r.canceled) {
+      this.violations.push(`${w.spec.label}: canceled: ${text.slice(0, 300)}`);
+      return;
+    }
+    const events: any[] = r.events ?? [];
+    if (events.length === 0) {
+      this.stats.progress++;
+      this.progress(w, rev);
+      return;
+    }
+    const from = w.got.events.length;
+    for (const e of events) {
+      const ev: HEvent = {
+        type: e.type === "DELETE" ? "DELETE" : "PUT",
+        key: unb64(e.kv.key),
+        value: unb64(e.kv.value),
+        modRevision: Number(e.kv.mod_revision ?? 0),
+        createRevision: Number(e.kv.create_revision ?? 0),
+        version: Number(e.kv.version ?? 0),
+      };
+      if (e.prev_kv) {
+        ev.prev = {
+          key: unb64(e.prev_kv.key),
+          value: unb64(e.prev_kv.value),
+          createRevision: Number(e.prev_kv.create_revision ?? 0),
+          modRevision: Number(e.prev_kv.mod_revision ?? 0),
+          version: Number(e.prev_kv.version ?? 0),
+        };
+      }
+      w.got.events.push(ev);
+    }
+    w.got.responses.push({ from, to: w.got.events.length });
+    w.got.nextRev = Math.max(w.got.nextRev, w.got.events[w.got.events.length - 1]!.modRevision + 1);
+  }
+
+  private progress(w: Watcher, rev: number): void {
+    if (!w.got.created) return;
+    w.got.progress.push({ received: w.got.events.length, rev });
+    w.got.nextRev = Math.max(w.got.nextRev, rev + 1);
+  }
+}
+
+function specs(opts: CheckOptions, random: () => number, startRev: number, keys: string[]): WatchSpec[] {
+  const n = opts.watchers ?? 24;
+  const out: WatchSpec[] = [];
+  const kinds: Kind[] = ["key", "prefix", "range", "fromKey", "all"];
+  const p = opts.prefix;
+  for (let i = 0; i < n; i++) {
+    const kind = kinds[i % kinds.length]!;
+    const k = keys[Math.floor(random() * keys.length)]!;
+    const k2 = keys[Math.floor(random() * keys.length)]!;
+    const [lo, hi] = k < k2 ? [k, k2] : [k2, k + "\0"];
+    const spec: WatchSpec = {
+      label: `w${i}:${kind}`,
+      kind,
+      key: kind === "key" ? k : kind === "prefix" ? k.slice(0, -1) : kind === "range" ? lo : kind === "fromKey" ? k : p,
+      end: kind === "key" ? "" : kind === "prefix" ? prefixEnd(k.slice(0, -1)) : kind === "range" ? hi : kind === "fromKey" ? "\0" : prefixEnd(p),
+      // A third start in the past (history replay), the rest from now.
+      startRev: i % 3 === 1 ? Math.max(1, startRev - Math.floor(random() * 5)) : 0,
+      prevKv: i % 2 === 0,
+      noPut: i % 7 === 3,
+      noDelete: i % 7 === 5,
+      progressNotify: i % 4 === 0,
+    };
+    out.push(spec);
+  }
+  return out;
+}
+
+function prefixEnd(s: string): string {
+  const b = Buffer.from(s, "latin1");
+  for (let i = b.length - 1; i >= 0; i--) {
+    if (b[i]! < 0xff) {
+      b[i] = b[i]! + 1;
+      return b.subarray(0, i + 1).toString("latin1");
+    }
+  }
+  return "\0";
+}
+
+async function post(opts: CheckOptions, path: string, body: object): Promise<any> {
+  const r = await fetch(opts.url + path, { method: "POST", body: JSON.stringify(body), headers: opts.headers });
+  const text = await r.text();
+  if (r.status !== 200) throw new Error(`${path} answered ${r.status}: ${text}`);
+  return JSON.parse(text);
+}
+
+/** One writer's next write: a put, a delete or a multi-key txn; records what changed. */
+async function write(opts: CheckOptions, random: () => number, keys: string[], history: History, tag: string): Promise<void> {
+  const pick = () => keys[Math.floor(random() * keys.length)]!;
+  const r = random();
+  if (r < 0.5) {
+    const key = pick();
+    const value = `${tag}`;
+    const res = await post(opts, "/v3/kv/put", { key: b64(key), value: b64(value) });
+    history.record(Number(res.header.revision), [{ put: key, value }]);
+  } else if (r < 0.7) {
+    const key = pick();
+    const res = await post(opts, "/v3/kv/deleterange", { key: b64(key) });
+    if (Number(res.deleted ?? 0) > 0) history.record(Number(res.header.revision), [{ del: key, deleted: true }]);
+  } else {
+    const chosen = [...new Set([pick(), pick(), pick()])];
+    const ops = chosen.map((key, i) => (random() < 0.7 ? { put: key, value: `${tag}.${i}` } : { del: key }));
+    const res = await post(opts, "/v3/kv/txn", {
+      success: ops.map((o) =>
+        "put" in o ? { request_put: { key: b64(o.put), value: b64(o.value) } } : { request_delete_range: { key: b64(o.del) } },
+      ),
+    });
+    const applied: AppliedOp[] = ops.map((o, i) =>
+      "put" in o ? o : { del: o.del, deleted: Number(res.responses?.[i]?.response_delete_range?.deleted ?? 0) > 0 },
+    );
+    if (applied.some((o) => "put" in o || o.deleted)) history.record(Number(res.header.revision), applied);
+  }
+}
+
+export async function runWatchCheck(opts: CheckOptions): Promise<CheckReport> {
+  const random = rng(opts.seed);
+  const keys = Array.from({ length: opts.keys ?? 12 }, (_, i) => `${opts.prefix}${"abc"[i % 3]}/k${String(i).padStart(2, "0")}`);
+  const history = new History();
+  const violations: string[] = [];
+  const stats = { progress: 0, resumes: 0 };
+  // Some history before the watchers start, for the historical ones.
+  for (let i = 0; i < 10; i++) await write(opts, random, keys, history, `pre${i}`);
+  const startRev = Number((await post(opts, "/v3/kv/range", { key: b64(opts.prefix + "none") })).header.revision);
+  const transports = opts.transports ?? ["http", "ws"];
+  const watchers: Watcher[] = specs(opts, random, startRev, keys).map((spec, i) => ({
+    spec,
+    id: i + 1,
+    got: { events: [], responses: [], progress: [], firstRev: 0, nextRev: 0, created: false },
+  }));
+  // HTTP: one watcher per stream; sockets: several watchers each.
+  const conns: Conn[] = [];
+  const groups: Array<{ transport: Transport; watchers: Watcher[] }> = [];
+  for (let i = 0; i < watchers.length; ) {
+    const transport = transports[groups.length % transports.length]!;
+    const size = transport === "http" ? 1 : 3;
+    groups.push({ transport, watchers: watchers.slice(i, i + size) });
+    i += size;
+  }
+  const openGroup = async (g: { transport: Transport; watchers: Watcher[] }, slot: number): Promise<void> => {
+    const c = new Conn(g.transport, g.watchers, opts, violations, stats);
+    conns[slot] = c;
+    await c.open(() => {
+      if (c.closedByUs) return;
+      // A stream that ended by itself (member failure): resume it as a client would.
+      stats.resumes++;
+      setTimeout(() => void openGroup(g, slot).catch((e) => violations.push(`reopen failed: ${e}`)), 50);
+    });
+  };
+  await Promise.all(groups.map((g, i) => openGroup(g, i)));
+  await waitFor(() => watchers.every((w) => w.got.created), 10_000);
+
+  const writers = opts.writers ?? 3;
+  const per = opts.opsPerWriter ?? 40;
+  let writes = 0;
+  const resumeEvery = opts.resumeEveryWrites ?? 15;
+  const progressRequests = opts.progressRequests ?? true;
+  await Promise.all(
+    Array.from({ length: writers }, async (_, wi) => {
+      for (let i = 0; i < per; i++) {
+        await write(opts, random, keys, history, `w${wi}.${i}`);
+        writes++;
+        if (resumeEvery > 0 && writes % resumeEvery === 0) {
+          const slot = Math.floor(random() * groups.length);
+          const old = conns[slot]!;
+          old.close();
+          stats.resumes++;
+          await openGroup(groups[slot]!, slot);
+        }
+        if (progressRequests && writes % 10 === 0) for (const c of conns) c.send({ progress_request: {} });
+      }
+    }),
+  );
+
+  const expected = new Map<Watcher, HEvent[]>();
+  const all = history.events();
+  for (const w of watchers) {
+    expected.set(
+      w,
+      all.filter(
+        (e) =>
+          e.modRevision >= w.got.firstRev &&
+          covers(w.spec, e.key) &&
+          !(e.type === "PUT" && w.spec.noPut) &&
+          !(e.type === "DELETE" && w.spec.noDelete),
+      ),
+    );
+  }
+  await waitFor(() => watchers.every((w) => w.got.events.length >= expected.get(w)!.length), opts.settleTimeoutMs ?? 20_000);
+  // A final bookmark on every socket: answered only after everything before it.
+  if (progressRequests) for (const c of conns) c.send({ progress_request: {} });
+  await new Promise((r) => setTimeout(r, 200));
+  for (const c of conns) c.close();
+
+  const known = new Set(all.map((e) => e.modRevision));
+  for (const w of watchers) check(w, expected.get(w)!, known, violations);
+  return {
+    revisions: new Set(all.map((e) => e.modRevision)).size,
+    events: all.length,
+    watchers: watchers.length,
+    delivered: watchers.reduce((n, w) => n + w.got.events.length, 0),
+    resumes: stats.resumes,
+    progress: stats.progress,
+    violations,
+  };
+}
+
+function show(e: HEvent | undefined): string {
+  if (!e) return "nothing";
+  const prev = e.prev ? ` prev=${e.prev.value}@${e.prev.modRevision} v${e.prev.version}` : "";
+  return `${e.type} ${e.key}@${e.modRevision}${e.type === "PUT" ? `=${e.value} v${e.version} c${e.createRevision}` : ""}${prev}`;
+}
+
+function check(w: Watcher, want: HEvent[], known: Set<number>, violations: string[]): void {
+  const got = w.got.events;
+  const label = w.spec.label;
+  const n = Math.max(got.length, want.length);
+  for (let i = 0; i < n; i++) {
+    const g = got[i];
+    const e = want[i];
+    const same =
+      g && e && g.type === e.type && g.key === e.key && g.modRevision === e.modRevision &&
+      (e.type === "DELETE" || (g.value === e.value && g.version === e.version && g.createRevision === e.createRevision));
+    if (!same) {
+      if (g && !known.has(g.modRevision)) {
+        violations.push(`${label}: event ${i} at revision ${g.modRevision}, which no write was answered with (a write applied twice?): ${show(g)}`);
+        return;
+      }
+      const what = !g ? "missing (gap)" : !e ? "extra (duplicate or foreign)" : "differs";
+      violations.push(`${label}: event ${i} ${what}: got ${show(g)}, want ${show(e)}`);
+      return;
+    }
+    if (w.spec.prevKv) {
+      const wantPrev = e.type === "PUT" && e.createRevision === e.modRevision ? undefined : e.prev;
+      const gp = g.prev;
+      const ok = wantPrev === undefined ? gp === undefined : gp !== undefined && gp.value === wantPrev.value && gp.modRevision === wantPrev.modRevision && gp.version === wantPrev.version;
+      if (!ok) {
+        const kv = (x: { value: string; modRevision: number; version: number } | undefined) => (x ? `${x.value}@${x.modRevision} v${x.version}` : "none");
+        violations.push(`${label}: prev_kv of ${show(e)}: got ${kv(gp)}, want ${kv(wantPrev)}`);
+        return;
+      }
+    } else if (g.prev) {
+      violations.push(`${label}: prev_kv sent without being asked`);
+      return;
+    }
+  }
+  // Atomic: every revision in a response comes with all of the watcher's events of it.
+  for (const r of w.got.responses) {
+    const revs = new Set(got.slice(r.from, r.to).map((e) => e.modRevision));
+    for (const rev of revs) {
+      const inResponse = got.slice(r.from, r.to).filter((e) => e.modRevision === rev).length;
+      const all = want.filter((e) => e.modRevision === rev).length;
+      if (inResponse !== all) violations.push(`${label}: revision ${rev} split across responses (${inResponse} of ${all} events)`);
+    }
+  }
+  // Bookmarkable: a progress at R after every wanted event <= R and before any > R.
+  for (const p of w.got.progress) {
+    const due = want.filter((e) => e.modRevision <= p.rev).length;
+    if (p.received < due) violations.push(`${label}: progress at ${p.rev} ran ahead: ${p.received} of ${due} events delivered`);
+    if (p.received > due) violations.push(`${label}: progress at ${p.rev} after events above it`);
+  }
+}
+
+async function waitFor(cond: () => boolean, timeoutMs: number): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!cond() && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
+}
