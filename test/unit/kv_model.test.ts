@@ -45,8 +45,10 @@ const hdr = (revision: number) => ({ clusterId: 0n, memberId: 0n, revision, raft
 const EMPTY = new Uint8Array(0);
 
 class ModelError extends Error {
-  constructor(readonly err: EtcdError) {
+  readonly err: EtcdError;
+  constructor(err: EtcdError) {
     super(err.message);
+    this.err = err;
   }
 }
 const fail = (e: EtcdError): never => {
@@ -103,7 +105,10 @@ function gte(end: Uint8Array): Uint8Array | null {
 /** A write (or read) txn on the model: appends to history at rev+1. */
 class ModelTxn {
   changes = 0;
-  constructor(readonly m: Model) {}
+  readonly m: Model;
+  constructor(m: Model) {
+    this.m = m;
+  }
   viewRev() {
     return this.changes > 0 ? this.m.rev + 1 : this.m.rev;
   }

@@ -15,7 +15,10 @@ const EMPTY = new Uint8Array(0);
 
 
 export class Rng {
-  constructor(private s: number) {}
+  private s: number;
+  constructor(seed: number) {
+    this.s = seed;
+  }
   next(): number {
     // mulberry32
     this.s = (this.s + 0x6d2b79f5) | 0;
