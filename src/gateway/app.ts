@@ -48,8 +48,16 @@ app.use("*", async (c, next) => {
 app.options("*", () => new Response(null, { status: 200 }));
 
 // Go's ServeMux cleans paths ("//", ".", "..", "/v3") with a redirect before routing.
+// Paths of plain segments (every API path) are already clean: skip parsing the URL.
+const PLAIN_PATH = /^(?:\/[A-Za-z0-9_-]+)+\/?$/;
+
 app.use("*", async (c, next) => {
-  const url = new URL(c.req.url);
+  const raw = c.req.url;
+  const start = raw.indexOf("/", raw.indexOf("//") + 2);
+  const q = raw.indexOf("?", start);
+  const rawPath = start < 0 ? "" : q < 0 ? raw.slice(start) : raw.slice(start, q);
+  if (!raw.includes("#") && PLAIN_PATH.test(rawPath) && rawPath !== "/v3" && rawPath !== "/v3beta") return next();
+  const url = new URL(raw);
   const redirect = serveMuxRedirect(c.req.method, url.pathname, url.search.slice(1));
   if (redirect) return redirect;
   await next();
