@@ -95,9 +95,19 @@ function fnv1a64(text: string): bigint {
 
 export function memberNaming(clusterName: string): MemberNaming {
   const prefix = `${PEER_URL_SCHEME}//${clusterName}/`;
+  // Asked for every batch of peer messages; the hash costs a BigInt step per byte.
+  const ids = new Map<NodeId, bigint>();
   return {
     clusterName,
-    idOf: (node) => fnv1a64(`member:${clusterName}/${node}`),
+    idOf: (node) => {
+      let id = ids.get(node);
+      if (id === undefined) {
+        if (ids.size >= 1024) ids.clear();
+        id = fnv1a64(`member:${clusterName}/${node}`);
+        ids.set(node, id);
+      }
+      return id;
+    },
     peerUrlOf: (node) => prefix + node,
     nodeOfPeerUrl: (url) => {
       if (!url.startsWith(prefix)) return null;
