@@ -6,6 +6,7 @@ import type { LeaseIdGenerator } from "../lease/lease_id.ts";
 import type { Applier, ApplyResult } from "../server/applier.ts";
 import { Errors } from "../server/errors.ts";
 import type { InternalRequest } from "../server/internal_request.ts";
+import { internalRequestSize } from "../server/proto_size.ts";
 import { isTxnReadOnly, isTxnSerializable } from "../server/txn_apply.ts";
 import type {
   CompactionRequest,
@@ -22,7 +23,6 @@ import type {
 } from "../server/types.ts";
 import { validateDeleteRange, validatePut, validateRange, validateTxn } from "../server/validate.ts";
 import type { MemberIdentity } from "./identity.ts";
-import { protoSizeBytes } from "./request_size.ts";
 import { failure, type UnaryResult, type UnaryRpc } from "./rpc.ts";
 
 /** etcd's --max-request-bytes default: 1.5 MiB. */
@@ -132,7 +132,7 @@ export class EtcdService {
   }
 
   private async write(request: InternalRequest): Promise<WithHeader> {
-    if (protoSizeBytes(request.request) > this.deps.maxRequestBytes) throw Errors.RequestTooLarge;
+    if (internalRequestSize(request) > this.deps.maxRequestBytes) throw Errors.RequestTooLarge;
     const result = await this.deps.propose(request);
     if (result.error) throw result.error;
     return this.withHeader(result.response as WithHeader);

@@ -1,7 +1,9 @@
-// Protobuf wire size of the requests, for the one limit etcd enforces before the server sees
-// a request: gRPC's receive limit (--max-request-bytes + 512 KiB, 2 MiB by default), which
-// the gateway reports as ResourceExhausted "grpc: received message larger than max (N vs. M)".
+// Protobuf wire sizes of requests, computed without encoding them. Two limits use them:
+// gRPC's receive limit in front of the server (--max-request-bytes + 512 KiB, reported by the
+// gateway as ResourceExhausted "grpc: received message larger than max (N vs. M)"), and the
+// server's own --max-request-bytes check on the InternalRaftRequest it would propose.
 
+import type { InternalRequest } from "./internal_request.ts";
 import type {
   Compare,
   CompactionRequest,
@@ -14,7 +16,7 @@ import type {
   RangeRequest,
   RequestOp,
   TxnRequest,
-} from "../../server/types.ts";
+} from "./types.ts";
 
 export function varintSize(v: number | bigint): number {
   let x = BigInt(v);
@@ -105,3 +107,44 @@ export const leaseRevokeRequestSize = (r: LeaseRevokeRequest) => intField(1, r.I
 export const leaseTimeToLiveRequestSize = (r: LeaseTimeToLiveRequest) => intField(1, r.ID) + boolField(2, r.keys);
 export const leaseLeasesRequestSize = () => 0;
 export const leaseKeepAliveRequestSize = (r: LeaseKeepAliveRequest) => intField(1, r.ID);
+
+/** InternalRaftRequest field numbers of the requests etcdo proposes. */
+const INTERNAL_FIELD: Record<InternalRequest["op"], number> = {
+  put: 4,
+  deleteRange: 5,
+  txn: 6,
+  compaction: 7,
+  leaseGrant: 8,
+  leaseRevoke: 9,
+  leaseCheckpoint: 11,
+};
+
+function internalBodySize(r: InternalRequest): number {
+  switch (r.op) {
+    case "put":
+      return putRequestSize(r.request);
+    case "deleteRange":
+      return deleteRangeRequestSize(r.request);
+    case "txn":
+      return txnRequestSize(r.request);
+    case "compaction":
+      return compactionRequestSize(r.request);
+    case "leaseGrant":
+      return leaseGrantRequestSize(r.request);
+    case "leaseRevoke":
+      return leaseRevokeRequestSize(r.request);
+    default:
+      return 0;
+  }
+}
+
+/**
+ * The marshalled size of the InternalRaftRequest etcd would propose for r: its header (field
+ * 100: the request ID) and the request itself, the size etcd compares with
+ * --max-request-bytes.
+ */
+export function internalRequestSize(r: InternalRequest): number {
+  // etcd's request IDs carry the member ID in their top bits: a 10-byte varint.
+  const header = tagSize(1) + 10;
+  return lenField(100, header) + lenField(INTERNAL_FIELD[r.op], internalBodySize(r));
+}

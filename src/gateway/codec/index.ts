@@ -31,7 +31,7 @@ import type {
 } from "../../server/types.ts";
 import { Doc, GoError, decoderReadValue, utf8Encode } from "./gojson.ts";
 import { type DecodedMessage, type MessageDesc, unmarshalMessage } from "./jsonpb.ts";
-import * as P from "./protosize.ts";
+import * as P from "../../server/proto_size.ts";
 import * as Q from "./requests.ts";
 import * as R from "./responses.ts";
 

@@ -8,7 +8,7 @@ import type { ResponseSizer } from "../../server/watch/fragment.ts";
 import type { WatchCreateRequest, WatchRequest, WatchResponse } from "../../server/watch/types.ts";
 import { Doc, GoError, decoderReadValue, goJsonString, utf8Encode } from "./gojson.ts";
 import { type DecodedMessage, type EnumDesc, type FieldDesc, type MessageDesc, unmarshalMessage } from "./jsonpb.ts";
-import { varintSize } from "./protosize.ts";
+import { varintSize } from "../../server/proto_size.ts";
 import { encodeKeyValue } from "./responses.ts";
 
 const f = (name: string, json: string, type: FieldDesc["type"], repeated = false): FieldDesc =>
