@@ -10,6 +10,7 @@ const SEED = Number(process.env.SEED ?? 7);
 
 function expectClean(r: CheckReport, wantProgress = true): void {
   console.log(`watch checker (seed ${SEED}): ${JSON.stringify({ ...r, violations: r.violations.length })}`);
+  for (const v of r.violations.slice(0, 30)) console.log(`  ${v}`);
   expect(r.violations, `seed ${SEED}`).toEqual([]);
   expect(r.delivered).toBeGreaterThan(r.events); // overlapping watchers saw events several times
   expect(r.resumes).toBeGreaterThan(0);

@@ -33,6 +33,11 @@ export interface CheckOptions {
    * events (fixed in etcd 3.5): turn them off to check a 3.4 server.
    */
   progressRequests?: boolean;
+  /**
+   * Called after every write (fault injection: crash or partition members through the
+   * front door's /_fault API). Streams that end by themselves are resumed and counted.
+   */
+  onWrite?: (writes: number) => Promise<void>;
   /** Extra headers for the target (e.g. x-etcdo-member to pin a member). */
   headers?: Record<string, string>;
 }
@@ -43,6 +48,8 @@ export interface CheckReport {
   watchers: number;
   delivered: number;
   resumes: number;
+  /** Streams the server ended (each resumed from its last revision + 1). */
+  serverEnds: number;
   progress: number;
   violations: string[];
 }
@@ -167,7 +174,7 @@ class Conn {
   }
 
   send(req: object): void {
-    if (!this.ws || this.ended) return;
+    if (!this.ws || this.ended || this.ws.readyState !== WebSocket.OPEN) return;
     this.ws.send(JSON.stringify(this.transport === "mux" ? { watch: req } : req));
   }
 
@@ -205,6 +212,9 @@ class Conn {
   }
 
   private onMessage(text: string): void {
+    // A closing socket may still deliver messages; the resumed stream has taken over from
+    // the revision computed at close time, so later ones here would be counted twice.
+    if (this.closedByUs) return;
     let v: any;
     try {
       v = JSON.parse(text);
@@ -358,7 +368,7 @@ export async function runWatchCheck(opts: CheckOptions): Promise<CheckReport> {
   const keys = Array.from({ length: opts.keys ?? 12 }, (_, i) => `${opts.prefix}${"abc"[i % 3]}/k${String(i).padStart(2, "0")}`);
   const history = new History();
   const violations: string[] = [];
-  const stats = { progress: 0, resumes: 0 };
+  const stats = { progress: 0, resumes: 0, serverEnds: 0 };
   // Some history before the watchers start, for the historical ones.
   for (let i = 0; i < 10; i++) await write(opts, random, keys, history, `pre${i}`);
   const startRev = Number((await post(opts, "/v3/kv/range", { key: b64(opts.prefix + "none") })).header.revision);
@@ -384,6 +394,7 @@ export async function runWatchCheck(opts: CheckOptions): Promise<CheckReport> {
       if (c.closedByUs) return;
       // A stream that ended by itself (member failure): resume it as a client would.
       stats.resumes++;
+      stats.serverEnds++;
       setTimeout(() => void openGroup(g, slot).catch((e) => violations.push(`reopen failed: ${e}`)), 50);
     });
   };
@@ -400,6 +411,7 @@ export async function runWatchCheck(opts: CheckOptions): Promise<CheckReport> {
       for (let i = 0; i < per; i++) {
         await write(opts, random, keys, history, `w${wi}.${i}`);
         writes++;
+        await opts.onWrite?.(writes);
         if (resumeEvery > 0 && writes % resumeEvery === 0) {
           const slot = Math.floor(random() * groups.length);
           const old = conns[slot]!;
@@ -440,6 +452,7 @@ export async function runWatchCheck(opts: CheckOptions): Promise<CheckReport> {
     watchers: watchers.length,
     delivered: watchers.reduce((n, w) => n + w.got.events.length, 0),
     resumes: stats.resumes,
+    serverEnds: stats.serverEnds,
     progress: stats.progress,
     violations,
   };
