@@ -350,13 +350,14 @@ async function write(opts: CheckOptions, random: () => number, keys: string[], h
     if (Number(res.deleted ?? 0) > 0) history.record(Number(res.header.revision), [{ del: key, deleted: true }]);
   } else {
     const chosen = [...new Set([pick(), pick(), pick()])];
-    const ops = chosen.map((key, i) => (random() < 0.7 ? { put: key, value: `${tag}.${i}` } : { del: key }));
+    type TxnOp = { put: string; value: string } | { del: string };
+    const ops = chosen.map((key, i): TxnOp => (random() < 0.7 ? { put: key, value: `${tag}.${i}` } : { del: key }));
     const res = await post(opts, "/v3/kv/txn", {
       success: ops.map((o) =>
         "put" in o ? { request_put: { key: b64(o.put), value: b64(o.value) } } : { request_delete_range: { key: b64(o.del) } },
       ),
     });
-    const applied: AppliedOp[] = ops.map((o, i) =>
+    const applied: AppliedOp[] = ops.map((o, i): AppliedOp =>
       "put" in o ? o : { del: o.del, deleted: Number(res.responses?.[i]?.response_delete_range?.deleted ?? 0) > 0 },
     );
     if (applied.some((o) => "put" in o || o.deleted)) history.record(Number(res.header.revision), applied);
