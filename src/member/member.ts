@@ -328,7 +328,8 @@ export class Member extends DurableObject<Env> {
     if (this.toPropose.length > 0) {
       const batch = this.toPropose;
       this.toPropose = [];
-      const live = batch.filter((p) => this.proposals.has(p.request.id));
+      // Not those a tick already proposed (retryAndExpire): proposed twice, applied twice.
+      const live = batch.filter((p) => this.proposals.has(p.request.id) && !p.proposed);
       const proposed = this.node.proposeMany(live.map((p) => p.request)) === null;
       for (const p of live) p.proposed = proposed; // dropped ones are offered again at the next tick
     }
