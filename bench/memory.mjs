@@ -42,9 +42,14 @@ function findWorkerd() {
   throw new Error("workerd process not found (is this Linux?)");
 }
 
+/** VmRSS, and its anonymous part (heaps) apart from file-backed pages (mapped files). */
 function rssBytes(pid) {
-  const m = /VmRSS:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, "utf8"));
-  return m ? Number(m[1]) * 1024 : NaN;
+  const status = readFileSync(`/proc/${pid}/status`, "utf8");
+  const kb = (field) => {
+    const m = new RegExp(`${field}:\\s+(\\d+) kB`).exec(status);
+    return m ? Number(m[1]) * 1024 : NaN;
+  };
+  return { rss: kb("VmRSS"), anon: kb("RssAnon"), file: kb("RssFile") + kb("RssShmem") };
 }
 
 /** Bytes of every file under dir (the members' SQLite databases and their WAL files). */
@@ -91,12 +96,12 @@ let nextTxn = 0;
 let lastReport = 0;
 
 function sample() {
-  const s = { seconds: (performance.now() - started) / 1000, keys: written, rss: rssBytes(pid), db: dirBytes(dataDir) };
+  const s = { seconds: (performance.now() - started) / 1000, keys: written, ...rssBytes(pid), db: dirBytes(dataDir) };
   samples.push(s);
   return s;
 }
 const fmt = (s) =>
-  `${s.seconds.toFixed(0).padStart(5)} s  ${String(s.keys).padStart(8)} keys  RSS ${(s.rss / MiB).toFixed(0).padStart(5)} MiB  DB ${(s.db / MiB).toFixed(0).padStart(5)} MiB`;
+  `${s.seconds.toFixed(0).padStart(5)} s  ${String(s.keys).padStart(8)} keys  RSS ${(s.rss / MiB).toFixed(0).padStart(5)} MiB (anon ${(s.anon / MiB).toFixed(0).padStart(5)}, file ${(s.file / MiB).toFixed(0).padStart(4)})  DB ${(s.db / MiB).toFixed(0).padStart(5)} MiB`;
 console.log(fmt(sample()));
 const sampler = setInterval(() => {
   const s = sample();
@@ -145,12 +150,12 @@ const lines = [
   "",
   `${PER_TXN} puts per txn, ${VALUE_BYTES}-byte values, ${CONNS} connections, ${seconds.toFixed(0)} s (${(written / seconds).toFixed(0)} keys/s), errors ${errors}; one workerd runs the Worker and all 3 members.`,
   "",
-  "| | workerd RSS | DB on disk (3 members) |",
-  "|---|---:|---:|",
-  `| start | ${(samples[0].rss / MiB).toFixed(0)} MiB | ${(samples[0].db / MiB).toFixed(1)} MiB |`,
-  `| at ${early.keys.toLocaleString("en-US")} keys | ${(early.rss / MiB).toFixed(0)} MiB | ${(early.db / MiB).toFixed(0)} MiB |`,
-  `| peak (at ${peak.keys.toLocaleString("en-US")} keys) | ${(peak.rss / MiB).toFixed(0)} MiB | |`,
-  `| end, ${written.toLocaleString("en-US")} keys | ${(end.rss / MiB).toFixed(0)} MiB | ${(end.db / MiB).toFixed(0)} MiB |`,
+  "| | workerd RSS | of which anonymous | DB on disk (3 members) |",
+  "|---|---:|---:|---:|",
+  `| start | ${(samples[0].rss / MiB).toFixed(0)} MiB | ${(samples[0].anon / MiB).toFixed(0)} MiB | ${(samples[0].db / MiB).toFixed(1)} MiB |`,
+  `| at ${early.keys.toLocaleString("en-US")} keys | ${(early.rss / MiB).toFixed(0)} MiB | ${(early.anon / MiB).toFixed(0)} MiB | ${(early.db / MiB).toFixed(0)} MiB |`,
+  `| peak (at ${peak.keys.toLocaleString("en-US")} keys) | ${(peak.rss / MiB).toFixed(0)} MiB | ${(peak.anon / MiB).toFixed(0)} MiB | |`,
+  `| end, ${written.toLocaleString("en-US")} keys | ${(end.rss / MiB).toFixed(0)} MiB | ${(end.anon / MiB).toFixed(0)} MiB | ${(end.db / MiB).toFixed(0)} MiB |`,
   "",
   `Members' dbSize (status): ${statuses.map((s) => `${s.member} ${(s.dbSize / MiB).toFixed(0)} MiB`).join(", ")}.`,
   "",
