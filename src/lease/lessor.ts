@@ -27,7 +27,18 @@ export interface LeaseKeyIndex {
 export interface LessorOptions {
   /** Grants below this are raised to it (etcd: ceil(1.5 × election timeout)). */
   minTtlSeconds: number;
+  /**
+   * How often the primary records remaining TTLs through the log (etcd's
+   * --experimental-lease-checkpoint-interval), default 5 s. Only leases with more than this
+   * left are checkpointed (etcd's rule), so short leases cost nothing.
+   */
+  checkpointIntervalMs?: number;
 }
+
+/** Default checkpoint interval (etcd's default is 5 minutes; leases here are often short). */
+export const DEFAULT_CHECKPOINT_INTERVAL_MS = 5000;
+/** Checkpoints per proposed entry at most (etcd's maxLeaseCheckpointBatchSize). */
+export const MAX_CHECKPOINT_BATCH = 1000;
 
 export interface LeaseInfo {
   id: bigint;
@@ -73,7 +84,12 @@ export class Lessor {
   private readonly db: SqlDb;
   private readonly keyIndex: LeaseKeyIndex;
   private readonly minTtlSeconds: number;
+  private readonly checkpointIntervalMs: number;
   private primary = false;
+  /** Primary only: when checkpointsDue() next looks. */
+  private nextCheckpointMs = 0;
+  /** Primary only: leases with a checkpoint proposed and not yet applied. */
+  private pendingCheckpoints = new Set<string>();
   private clocks = new Map<string, Clock>();
   private heap: HeapItem[] = [];
   /** Undo records for the in-memory clocks while a db transaction is open. */
@@ -83,6 +99,7 @@ export class Lessor {
     this.db = db;
     this.keyIndex = keyIndex;
     this.minTtlSeconds = opts.minTtlSeconds;
+    this.checkpointIntervalMs = opts.checkpointIntervalMs ?? DEFAULT_CHECKPOINT_INTERVAL_MS;
     initLeaseSchema(db);
   }
 
@@ -115,6 +132,7 @@ export class Lessor {
   /** etcd's Checkpoint: records the remaining TTL; unknown leases are ignored. */
   checkpoint(id: bigint, remainingTtlSeconds: number): void {
     this.db.run(SQL_CHECKPOINT, remainingTtlSeconds, id.toString());
+    this.pendingCheckpoints.delete(id.toString());
   }
 
   // ---- lookups ----
@@ -174,6 +192,8 @@ export class Lessor {
     this.primary = true;
     this.clocks = new Map();
     this.heap = [];
+    this.pendingCheckpoints = new Set();
+    this.nextCheckpointMs = nowMs + this.checkpointIntervalMs;
     const rows = this.db.all<{ id: string; ttl_seconds: number; remaining_ttl_seconds: number }>(SQL_ALL);
     const ttlOf = (r: { ttl_seconds: number; remaining_ttl_seconds: number }) =>
       r.remaining_ttl_seconds > 0 ? r.remaining_ttl_seconds : Math.max(r.ttl_seconds, this.minTtlSeconds);
@@ -206,6 +226,7 @@ export class Lessor {
     this.primary = false;
     this.clocks = new Map();
     this.heap = [];
+    this.pendingCheckpoints = new Set();
   }
 
   /** etcd's Renew (keepalive), on the primary only. */
@@ -217,7 +238,30 @@ export class Lessor {
     const clock = this.clocks.get(text);
     if (clock && clock.expiryMs <= nowMs) return { kind: "expired" };
     this.setClock(text, nowMs + info.ttlSeconds * 1000);
-    return { kind: "ok", ttlSeconds: info.ttlSeconds, clearCheckpoint: info.remainingTtlSeconds > 0 };
+    // A recorded (or about to be recorded) remaining TTL is now too short: the renewal must
+    // clear it through the log before it is answered, or a new leader could expire the
+    // lease early. At most once per checkpoint interval per lease.
+    const clearCheckpoint = info.remainingTtlSeconds > 0 || this.pendingCheckpoints.has(text);
+    return { kind: "ok", ttlSeconds: info.ttlSeconds, clearCheckpoint };
+  }
+
+  /**
+   * etcd's checkpoint scheduling, batched: every checkpoint interval the primary records the
+   * remaining TTL (whole seconds, rounded up: never early) of each lease with more than one
+   * interval left. The caller proposes them as leaseCheckpoint entries; a new primary then
+   * starts those leases from the recorded remaining TTL instead of the full TTL.
+   */
+  checkpointsDue(nowMs: number): Array<{ ID: bigint; remainingTtlSeconds: number }> {
+    const out: Array<{ ID: bigint; remainingTtlSeconds: number }> = [];
+    if (!this.primary || this.checkpointIntervalMs <= 0 || nowMs < this.nextCheckpointMs) return out;
+    this.nextCheckpointMs = nowMs + this.checkpointIntervalMs;
+    for (const [id, clock] of this.clocks) {
+      const remainingMs = clock.expiryMs - nowMs;
+      if (remainingMs <= this.checkpointIntervalMs) continue;
+      out.push({ ID: BigInt(id), remainingTtlSeconds: Math.ceil(remainingMs / 1000) });
+      this.pendingCheckpoints.add(id);
+    }
+    return out;
   }
 
   /**

@@ -7,6 +7,7 @@ import type { Applier, ApplyResult } from "../server/applier.ts";
 import { Errors } from "../server/errors.ts";
 import type { InternalRequest } from "../server/internal_request.ts";
 import { internalRequestSize } from "../server/proto_size.ts";
+import { clearCheckpointRequest } from "../server/lease_checkpoint.ts";
 import { isTxnReadOnly, isTxnSerializable } from "../server/txn_apply.ts";
 import type {
   CompactionRequest,
@@ -128,6 +129,8 @@ export class EtcdService {
     // notFound and expired both end as etcd's TTL 0 answer (an expired lease is being revoked).
     const TTL = renewed.kind === "ok" ? renewed.ttlSeconds : 0;
     if (renewed.kind === "notPrimary") throw Errors.NotLeader;
+    // A recorded remaining TTL is cleared through the log before the renewal is answered.
+    if (renewed.kind === "ok" && renewed.clearCheckpoint) await this.write(clearCheckpointRequest(this.deps.nextRequestId(), r.ID));
     return this.withHeader<LeaseKeepAliveResponse>({ ID: r.ID, TTL });
   }
 

@@ -13,7 +13,7 @@ import { MvccStore, type MvccWriteTxn } from "../mvcc/store.ts";
 import { readMeta, writeMeta } from "../mvcc/schema.ts";
 import { Lessor, type RenewResult } from "../lease/lessor.ts";
 import type { SqlDb } from "../util/sql.ts";
-import { EtcdError, Errors } from "./errors.ts";
+import { EtcdError, Errors, GrpcCode } from "./errors.ts";
 import { decodeInternalRequest, type InternalOp, type InternalRequest, type LeaseCheckpointRequest } from "./internal_request.ts";
 import { applyDeleteRange, applyPut, applyRange, revisionHeader } from "./kv_apply.ts";
 import { applyTxnOps, checkTxnRequests, compareToPath, isTxnReadOnly, type TxnEnv } from "./txn_apply.ts";
@@ -48,6 +48,8 @@ export interface RaftEntry {
 export interface ApplierOptions {
   /** Lease grants below this TTL are raised to it (etcd: ceil(1.5 × election timeout), 2 s by default). */
   minLeaseTtlSeconds: number;
+  /** How often the primary lessor checkpoints remaining TTLs (default 5 s; see Lessor). */
+  leaseCheckpointIntervalMs?: number;
   /** Rows per physical compaction batch (default 1000). */
   compactionBatchRows?: number;
   /**
@@ -83,6 +85,9 @@ export type ApplyResult = ApplySuccess | ApplyFailure;
  */
 export const STATE_TABLES = ["kv_rev", "kv_latest", "kv_meta", "lease"] as const;
 
+/** The result of an expiry revoke from a stale leadership (no client waits for it). */
+export const STALE_EXPIRY = new EtcdError(GrpcCode.FailedPrecondition, "etcdserver: lease expiry from a deposed leader ignored");
+
 /** Thrown for an EtcdError raised after something was written (a bug): rolls the batch back. */
 class PartialApplyError extends Error {}
 
@@ -98,7 +103,10 @@ export class Applier {
   constructor(db: SqlDb, opts: ApplierOptions) {
     this.db = db;
     this.mvcc = new MvccStore(db, { compactionBatchRows: opts.compactionBatchRows });
-    this.lessor = new Lessor(db, this.mvcc, { minTtlSeconds: opts.minLeaseTtlSeconds });
+    this.lessor = new Lessor(db, this.mvcc, {
+      minTtlSeconds: opts.minLeaseTtlSeconds,
+      checkpointIntervalMs: opts.leaseCheckpointIntervalMs,
+    });
     this.deferCompaction = opts.deferPhysicalCompaction ?? false;
     this.appliedIndex = readMeta(db, "consistent_index");
     this.term = readMeta(db, "applied_term");
@@ -159,7 +167,7 @@ export class Applier {
             out.push(undefined);
             continue;
           }
-          out.push(e.data.length === 0 ? undefined : this.applyRequest(decodeInternalRequest(e.data), nowMs));
+          out.push(e.data.length === 0 ? undefined : this.applyRequest(decodeInternalRequest(e.data), nowMs, e.term));
           index = e.index;
           term = e.term;
         }
@@ -180,8 +188,8 @@ export class Applier {
     }
   }
 
-  /** Runs one request inside the caller's transaction. */
-  applyRequest(r: InternalRequest, nowMs = 0): ApplyResult {
+  /** Runs one request inside the caller's transaction; entryTerm is its raft entry's term. */
+  applyRequest(r: InternalRequest, nowMs = 0, entryTerm?: number): ApplyResult {
     const revBefore = this.mvcc.rev();
     try {
       switch (r.op) {
@@ -198,6 +206,11 @@ export class Applier {
         case "leaseGrant":
           return { op: r.op, id: r.id, response: this.leaseGrant(r.request, nowMs) };
         case "leaseRevoke":
+          // An expiry decided by a leadership other than the one that appended the entry
+          // (a deposed leader's revoke, forwarded or re-proposed) never applies.
+          if (r.leaderTerm !== undefined && entryTerm !== undefined && r.leaderTerm !== entryTerm) {
+            return { op: r.op, id: r.id, error: STALE_EXPIRY };
+          }
           return { op: r.op, id: r.id, response: this.leaseRevoke(r.request) };
         case "leaseCheckpoint":
           return { op: r.op, id: r.id, response: this.leaseCheckpoint(r.request) };
@@ -340,6 +353,11 @@ export class Applier {
     return this.lessor.expiredLeases(nowMs, limit);
   }
 
+  /** Remaining TTLs the primary should checkpoint now (see Lessor.checkpointsDue). */
+  leaseCheckpointsDue(nowMs: number): Array<{ ID: bigint; remainingTtlSeconds: number }> {
+    return this.lessor.checkpointsDue(nowMs);
+  }
+
   /** When expiredLeases() can next find something (ms); undefined if nothing can expire. */
   nextLeaseCheckMs(): number | undefined {
     return this.lessor.nextCheckMs();
@@ -367,7 +385,12 @@ export class Applier {
   }
 }
 
-/** The proposal that revokes an expired lease (etcd's lessor → LeaseRevoke through raft). */
-export function leaseRevokeRequest(requestId: number, leaseId: bigint): InternalRequest {
-  return { op: "leaseRevoke", id: requestId, request: { ID: leaseId } };
+/**
+ * The proposal that revokes an expired lease (etcd's lessor → LeaseRevoke through raft).
+ * leaderTerm: the term of the leadership whose lessor found it expired.
+ */
+export function leaseRevokeRequest(requestId: number, leaseId: bigint, leaderTerm?: number): InternalRequest {
+  return leaderTerm === undefined
+    ? { op: "leaseRevoke", id: requestId, request: { ID: leaseId } }
+    : { op: "leaseRevoke", id: requestId, request: { ID: leaseId }, leaderTerm };
 }

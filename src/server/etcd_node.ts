@@ -40,6 +40,7 @@ import {
   type MembershipResult,
 } from "./membership.ts";
 import { SqliteRaftStorage } from "./raft_storage.ts";
+import { proposeLeaseCheckpoints } from "./lease_checkpoint.ts";
 
 export interface EtcdNodeOptions {
   id: NodeId;
@@ -221,13 +222,20 @@ export class EtcdNode {
     return -this.nextOwnRequest++;
   }
 
-  /** Leader only: proposes revokes for expired leases. Returns how many were proposed. */
+  /**
+   * Leader only: proposes revokes for expired leases (and, every checkpoint interval, the
+   * remaining TTLs of long leases). Returns how many revokes were proposed.
+   */
   revokeExpiredLeases(nowMs: number): number {
     if (!this.isLeader() || !this.lessorPromoted) return 0;
     let n = 0;
+    // lease: begin — revokes carry this leadership's term; apply drops them in any other term.
+    const term = this.term();
     for (const leaseId of this.applier.expiredLeases(nowMs)) {
-      if (this.propose(leaseRevokeRequest(this.ownRequestId(), leaseId)) === null) n++;
+      if (this.propose(leaseRevokeRequest(this.ownRequestId(), leaseId, term)) === null) n++;
     }
+    proposeLeaseCheckpoints(this, this.applier.leaseCheckpointsDue(nowMs));
+    // lease: end
     return n;
   }
 

@@ -23,7 +23,12 @@ export type InternalRequest =
   | { op: "compaction"; id: number; request: CompactionRequest }
   /** request.ID is already chosen (never 0) by the proposing member. */
   | { op: "leaseGrant"; id: number; request: LeaseGrantRequest }
-  | { op: "leaseRevoke"; id: number; request: LeaseRevokeRequest }
+  /**
+   * leaderTerm is set on the revokes a leader proposes for expired leases: the term in which
+   * it decided the expiry. Apply ignores such a revoke unless the entry was appended in that
+   * same term, so only the leadership that ran the lease's clock can expire it.
+   */
+  | { op: "leaseRevoke"; id: number; request: LeaseRevokeRequest; leaderTerm?: number }
   | { op: "leaseCheckpoint"; id: number; request: LeaseCheckpointRequest };
 
 export type InternalOp = InternalRequest["op"];
