@@ -22,7 +22,10 @@ class Cluster {
   results = new Map<number, unknown>();
   now = 1_000_000;
 
-  constructor(private readonly checkpointMs: number) {
+  private readonly checkpointMs: number;
+
+  constructor(checkpointMs: number) {
+    this.checkpointMs = checkpointMs;
     for (const id of ids) {
       this.dbs.set(id, openMemoryDb());
       this.start(id);
