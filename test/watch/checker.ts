@@ -40,6 +40,13 @@ export interface CheckOptions {
   onWrite?: (writes: number) => Promise<void>;
   /** Extra headers for the target (e.g. x-etcdo-member to pin a member). */
   headers?: Record<string, string>;
+  /**
+   * Under faults a write may fail with its outcome unknown (timed out, member crashed). With
+   * this set such writes are kept aside, and afterwards every revision no answer reported is
+   * read back from the server (ranges at that revision and the one before) and matched to
+   * the write that made it, so the true history is complete again.
+   */
+  tolerateWriteFailures?: boolean;
 }
 
 export interface CheckReport {
@@ -329,6 +336,22 @@ function prefixEnd(s: string): string {
 }
 
 async function post(opts: CheckOptions, path: string, body: object): Promise<any> {
+  // Reads change nothing: under faults they are simply asked again until a member answers.
+  if (opts.tolerateWriteFailures && path === "/v3/kv/range") {
+    const deadline = Date.now() + 30_000;
+    for (;;) {
+      try {
+        return await postOnce(opts, path, body);
+      } catch (err) {
+        if (Date.now() > deadline) throw err;
+        await new Promise((r) => setTimeout(r, 100));
+      }
+    }
+  }
+  return postOnce(opts, path, body);
+}
+
+async function postOnce(opts: CheckOptions, path: string, body: object): Promise<any> {
   const r = await fetch(opts.url + path, { method: "POST", body: JSON.stringify(body), headers: opts.headers });
   const text = await r.text();
   if (r.status !== 200) throw new Error(`${path} answered ${r.status}: ${text}`);
@@ -336,22 +359,43 @@ async function post(opts: CheckOptions, path: string, body: object): Promise<any
 }
 
 /** One writer's next write: a put, a delete or a multi-key txn; records what changed. */
-async function write(opts: CheckOptions, random: () => number, keys: string[], history: History, tag: string): Promise<void> {
+/** A write whose answer never came: its ops, in the order it sent them. */
+type Unanswered = AppliedOp[];
+
+async function write(
+  opts: CheckOptions,
+  random: () => number,
+  keys: string[],
+  history: History,
+  tag: string,
+  unanswered: Unanswered[],
+): Promise<void> {
   const pick = () => keys[Math.floor(random() * keys.length)]!;
   const r = random();
+  let attempted: AppliedOp[] = [];
+  try {
+    await writeOnce();
+  } catch (err) {
+    if (!opts.tolerateWriteFailures) throw err;
+    unanswered.push(attempted);
+  }
+  async function writeOnce(): Promise<void> {
   if (r < 0.5) {
     const key = pick();
     const value = `${tag}`;
+    attempted = [{ put: key, value }];
     const res = await post(opts, "/v3/kv/put", { key: b64(key), value: b64(value) });
     history.record(Number(res.header.revision), [{ put: key, value }]);
   } else if (r < 0.7) {
     const key = pick();
+    attempted = [{ del: key, deleted: true }];
     const res = await post(opts, "/v3/kv/deleterange", { key: b64(key) });
     if (Number(res.deleted ?? 0) > 0) history.record(Number(res.header.revision), [{ del: key, deleted: true }]);
   } else {
     const chosen = [...new Set([pick(), pick(), pick()])];
     type TxnOp = { put: string; value: string } | { del: string };
     const ops = chosen.map((key, i): TxnOp => (random() < 0.7 ? { put: key, value: `${tag}.${i}` } : { del: key }));
+    attempted = ops.map((o): AppliedOp => ("put" in o ? o : { del: o.del, deleted: true }));
     const res = await post(opts, "/v3/kv/txn", {
       success: ops.map((o) =>
         "put" in o ? { request_put: { key: b64(o.put), value: b64(o.value) } } : { request_delete_range: { key: b64(o.del) } },
@@ -362,16 +406,50 @@ async function write(opts: CheckOptions, random: () => number, keys: string[], h
     );
     if (applied.some((o) => "put" in o || o.deleted)) history.record(Number(res.header.revision), applied);
   }
+  }
+}
+
+/** The prefix's live keys at a revision: key → value. */
+async function stateAt(opts: CheckOptions, prefix: string, rev: number): Promise<Map<string, string>> {
+  const res = await post(opts, "/v3/kv/range", { key: b64(prefix), range_end: b64(prefixEnd(prefix)), revision: String(rev) });
+  const out = new Map<string, string>();
+  for (const kv of res.kvs ?? []) out.set(Buffer.from(kv.key, "base64").toString("latin1"), Buffer.from(kv.value ?? "", "base64").toString("latin1"));
+  return out;
+}
+
+/** Reads back the revisions no answer reported and records them with the write that made them. */
+async function recoverUnanswered(opts: CheckOptions, history: History, unanswered: Unanswered[], firstRev: number): Promise<void> {
+  const head = await post(opts, "/v3/kv/range", { key: b64(opts.prefix), range_end: b64(prefixEnd(opts.prefix)), count_only: true });
+  const lastRev = Number(head.header.revision);
+  const known = new Set(history.revisions());
+  for (let rev = firstRev; rev <= lastRev; rev++) {
+    if (known.has(rev)) continue;
+    const [before, after] = [await stateAt(opts, opts.prefix, rev - 1), await stateAt(opts, opts.prefix, rev)];
+    const changedPuts = new Map([...after].filter(([k, v]) => before.get(k) !== v || !before.has(k)));
+    const deleted = new Set([...before.keys()].filter((k) => !after.has(k)));
+    if (changedPuts.size === 0 && deleted.size === 0) continue; // not a write of this keyspace
+    const i = unanswered.findIndex((ops) =>
+      ops.every((o) => ("put" in o ? changedPuts.get(o.put) === o.value : !changedPuts.has(o.del))) &&
+      [...changedPuts.keys()].every((k) => ops.some((o) => "put" in o && o.put === k)) &&
+      [...deleted].every((k) => ops.some((o) => "del" in o && o.del === k)),
+    );
+    if (i < 0) throw new Error(`revision ${rev} matches no write the checker sent`);
+    const ops = unanswered.splice(i, 1)[0]!;
+    // A delete of a key that was absent changed nothing; the op order is the one sent.
+    history.record(rev, ops.map((o) => ("put" in o ? o : { del: o.del, deleted: deleted.has(o.del) })));
+  }
 }
 
 export async function runWatchCheck(opts: CheckOptions): Promise<CheckReport> {
   const random = rng(opts.seed);
   const keys = Array.from({ length: opts.keys ?? 12 }, (_, i) => `${opts.prefix}${"abc"[i % 3]}/k${String(i).padStart(2, "0")}`);
   const history = new History();
+  const unanswered: Unanswered[] = [];
   const violations: string[] = [];
   const stats = { progress: 0, resumes: 0, serverEnds: 0 };
+  const firstHistoryRev = Number((await post(opts, "/v3/kv/range", { key: b64(opts.prefix + "none") })).header.revision) + 1;
   // Some history before the watchers start, for the historical ones.
-  for (let i = 0; i < 10; i++) await write(opts, random, keys, history, `pre${i}`);
+  for (let i = 0; i < 10; i++) await write(opts, random, keys, history, `pre${i}`, unanswered);
   const startRev = Number((await post(opts, "/v3/kv/range", { key: b64(opts.prefix + "none") })).header.revision);
   const transports = opts.transports ?? ["http", "ws"];
   const watchers: Watcher[] = specs(opts, random, startRev, keys).map((spec, i) => ({
@@ -410,7 +488,7 @@ export async function runWatchCheck(opts: CheckOptions): Promise<CheckReport> {
   await Promise.all(
     Array.from({ length: writers }, async (_, wi) => {
       for (let i = 0; i < per; i++) {
-        await write(opts, random, keys, history, `w${wi}.${i}`);
+        await write(opts, random, keys, history, `w${wi}.${i}`, unanswered);
         writes++;
         await opts.onWrite?.(writes);
         if (resumeEvery > 0 && writes % resumeEvery === 0) {
@@ -425,6 +503,7 @@ export async function runWatchCheck(opts: CheckOptions): Promise<CheckReport> {
     }),
   );
 
+  if (unanswered.length > 0) await recoverUnanswered(opts, history, unanswered, firstHistoryRev);
   const expected = new Map<Watcher, HEvent[]>();
   const all = history.events();
   for (const w of watchers) {

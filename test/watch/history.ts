@@ -34,6 +34,11 @@ export class History {
     this.built = null;
   }
 
+  /** The revisions recorded so far. */
+  revisions(): number[] {
+    return [...this.writes.keys()];
+  }
+
   maxRevision(): number {
     return Math.max(0, ...this.writes.keys());
   }
