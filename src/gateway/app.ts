@@ -32,6 +32,7 @@ import {
 } from "./members.ts";
 import { registerClusterRoutes } from "./cluster_routes.ts";
 import { registerWatchRoutes } from "./watch_routes.ts";
+import { registerConcurrencyRoutes } from "./concurrency_routes.ts"; // concurrency
 
 type AppContext = Context<{ Bindings: Env }>;
 
@@ -84,6 +85,7 @@ registerFaultRoutes(app);
 
 registerClusterRoutes(app);
 registerWatchRoutes(app); // watch: /v3/watch (stream or WebSocket), /v3/etcdo/stream
+registerConcurrencyRoutes(app); // concurrency: lock, election, keepalive WebSocket
 app.all("/v3/*", (c) => gateway(c, c.req.path));
 app.all("/v3beta/*", (c) => gateway(c, "/v3/" + c.req.path.slice("/v3beta/".length)));
 

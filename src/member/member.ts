@@ -9,6 +9,7 @@ import type { ApplyResult } from "../server/applier.ts";
 import { EtcdError, Errors } from "../server/errors.ts";
 import { EtcdNode } from "../server/etcd_node.ts";
 import type { InternalRequest } from "../server/internal_request.ts";
+import type { ConcurrencyRpc } from "../server/concurrency/types.ts"; // concurrency
 import { memberNaming } from "../server/membership.ts";
 import { prng } from "../util/prng.ts";
 import { ClusterAdmin, type ClusterRpc } from "./cluster_admin.ts";
@@ -19,6 +20,7 @@ import { PeerOutbox } from "./peer_outbox.ts";
 import type { MemberFault, MemberStatus, UnaryResult, UnaryRpc } from "./rpc.ts";
 import { durableObjectDb } from "./sql.ts";
 import { WatchHost } from "./watch_host.ts";
+import { ConcurrencyHost } from "./concurrency_host.ts"; // concurrency: lock and election
 
 /** etcd's minimum lease TTL: ceil(1.5 × election timeout) seconds. */
 function minLeaseTtlSeconds(config: MemberConfig): number {
@@ -71,6 +73,8 @@ export class Member extends DurableObject<Env> {
   private blocked = new Set<string>();
   /** Watch streams and sockets on this member (docs/watch.md), fed after every apply. */
   private readonly watch: WatchHost;
+  /** concurrency: Lock and Election services, woken after every apply (docs/locks.md). */
+  private readonly concurrencyHost: ConcurrencyHost;
 
   constructor(ctx: DurableObjectState, env: Env) {
     super(ctx, env);
@@ -120,6 +124,13 @@ export class Member extends DurableObject<Env> {
       progressIntervalMs: Number(env.ETCDO_WATCH_PROGRESS_MS) || undefined,
     });
     // watch: end
+    // concurrency: begin
+    this.concurrencyHost = new ConcurrencyHost({
+      applier: this.node.applier,
+      unary: (rpc, request) => this.unary(rpc, request),
+      header: (revision) => this.service.header(revision),
+    });
+    // concurrency: end
     ctx.blockConcurrencyWhile(async () => {
       if ((await ctx.storage.getAlarm()) === null) await ctx.storage.setAlarm(Date.now() + this.config.tickMs);
     });
@@ -129,6 +140,7 @@ export class Member extends DurableObject<Env> {
 
   // watch: begin — /v3/watch (HTTP stream or WebSocket) and /v3/etcdo/stream, hibernatable.
   override async fetch(request: Request): Promise<Response> {
+    if (this.concurrencyHost.handles(request)) return this.concurrencyHost.fetch(request); // concurrency: observe
     if (this.watch.handles(request)) return this.watch.fetch(request);
     return new Response("404 page not found\n", { status: 404 });
   }
@@ -160,6 +172,12 @@ export class Member extends DurableObject<Env> {
   }
 
   /** etcd's Cluster and Maintenance RPCs (member list/add/…, status, hash, alarm, …). */
+  /** concurrency: etcd's Lock and Election RPCs (they may wait for their turn). */
+  async concurrency(rpc: ConcurrencyRpc, request: unknown): Promise<UnaryResult> {
+    const result = await this.concurrencyHost.call(rpc, request);
+    return { ...result, leader: this.node.leader() || undefined };
+  }
+
   async cluster(rpc: ClusterRpc, request: unknown): Promise<UnaryResult> {
     await this.waitWhilePaused();
     // As for KV: serve only once a leader is known (a new member has no members before).
@@ -341,6 +359,7 @@ export class Member extends DurableObject<Env> {
     }
     const out = this.node.process(Date.now());
     this.watch.onApplied(); // watch: hand new revisions to the watchers
+    this.concurrencyHost.onApplied(); // concurrency: wake lock waiters and election observers
     this.send(out.messages);
     this.admin.onProcessed(out);
     if (!this.sawLeader && this.node.leader()) {
