@@ -26,6 +26,9 @@ import { validateDeleteRange, validatePut, validateRange, validateTxn } from "..
 import type { MemberIdentity } from "./identity.ts";
 import { failure, type UnaryResult, type UnaryRpc } from "./rpc.ts";
 
+/** etcd refuses proposals while the apply lags the commit by more than this (maxGapBetweenApplyAndCommitIndex). */
+export const MAX_APPLY_BACKLOG_ENTRIES = 5000;
+
 /** etcd's --max-request-bytes default: 1.5 MiB. */
 export const DEFAULT_MAX_REQUEST_BYTES = 1.5 * 1024 * 1024;
 
@@ -41,6 +44,8 @@ export interface ServiceDeps {
   propose(request: InternalRequest): Promise<ApplyResult>;
   /** Resolves once this member has applied everything committed when it was called (ReadIndex). */
   readBarrier(): Promise<void>;
+  /** Committed but not yet applied entries on this member. */
+  applyBacklog(): number;
 }
 
 type WithHeader = { header?: ResponseHeader };
@@ -135,6 +140,7 @@ export class EtcdService {
   }
 
   private async write(request: InternalRequest): Promise<WithHeader> {
+    if (this.deps.applyBacklog() > MAX_APPLY_BACKLOG_ENTRIES) throw Errors.TooManyRequests;
     if (internalRequestSize(request) > this.deps.maxRequestBytes) throw Errors.RequestTooLarge;
     const result = await this.deps.propose(request);
     if (result.error) throw result.error;

@@ -104,6 +104,7 @@ export class Member extends DurableObject<Env> {
       nextRequestId: () => this.requestTag + (this.requestSeq = (this.requestSeq + 1) % 2 ** 40),
       propose: (request) => this.propose(request),
       readBarrier: () => this.readBarrier(),
+      applyBacklog: () => this.node.applyBacklog(),
     });
     this.admin = new ClusterAdmin({
       node: this.node,

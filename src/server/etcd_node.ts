@@ -213,6 +213,11 @@ export class EtcdNode {
     return this.node.raft.term;
   }
 
+  /** Committed entries not yet applied here (etcd refuses proposals past 5,000). */
+  applyBacklog(): number {
+    return this.node.raft.raftLog.committed - this.applier.consistentIndex();
+  }
+
   members(): ConfState {
     return this.confState;
   }
