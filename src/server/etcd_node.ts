@@ -18,6 +18,8 @@ import {
   type Message,
   type NodeId,
   type RaftError,
+  type SnapshotMetadata,
+  type SnapshotStatus,
   type Status,
 } from "../raft/index.ts";
 import type { Prng } from "../util/prng.ts";
@@ -40,6 +42,7 @@ import {
   type MembershipResult,
 } from "./membership.ts";
 import { SqliteRaftStorage } from "./raft_storage.ts";
+import { SnapshotStage, captureState, type SnapshotChunk } from "./snapshot_state.ts";
 import { proposeLeaseCheckpoints } from "./lease_checkpoint.ts";
 
 export interface EtcdNodeOptions {
@@ -58,6 +61,24 @@ export interface EtcdNodeOptions {
   /** Milliseconds per tick, to turn the election timeout into the lessor's extension. */
   tickMs: number;
   applier: ApplierOptions;
+  /**
+   * Log compaction, as etcd's --snapshot-count and --experimental-snapshot-catchup-entries:
+   * once the applied index is more than snapshotEntries past the last snapshot point, a new
+   * point is recorded there and the log is dropped up to applied - catchUpEntries. A
+   * follower behind the first index left is caught up by snapshot. Defaults 10,000 / 5,000;
+   * snapshotEntries 0 disables compaction.
+   */
+  snapshotEntries?: number;
+  catchUpEntries?: number;
+}
+
+export const DEFAULT_SNAPSHOT_ENTRIES = 10_000;
+export const DEFAULT_CATCH_UP_ENTRIES = 5_000;
+
+/** A member's applied state as shipped to a far-behind peer: raft metadata and the rows. */
+export interface AppliedSnapshot {
+  metadata: SnapshotMetadata;
+  chunks: SnapshotChunk[];
 }
 
 export interface AppliedRequest {
@@ -75,6 +96,8 @@ export interface ProcessOutput {
   leaderChanged: boolean;
   /** Results of membership changes, attribute and alarm entries applied in this round. */
   membership: MembershipResult[];
+  /** Set when a snapshot from the leader replaced the applied state in this round. */
+  snapshotInstalled: boolean;
 }
 
 const READ_CTX_BYTES = 8;
@@ -102,6 +125,11 @@ export class EtcdNode {
   private readonly pendingReads: Array<{ ctx: number; index: number }> = [];
   private lessorPromoted = false;
   private nextOwnRequest = 1;
+  private readonly snapshotEntries: number;
+  private readonly catchUpEntries: number;
+  private readonly stage: SnapshotStage;
+  /** The staged transfer whose MsgSnap was just stepped, waiting for raft's Ready. */
+  private pendingInstall: { xfer: string; index: number } | null = null;
 
   constructor(opts: EtcdNodeOptions) {
     this.id = opts.id;
@@ -110,6 +138,9 @@ export class EtcdNode {
     this.applier = new Applier(opts.db, opts.applier);
     this.electionTimeoutMs = opts.electionTicks * opts.tickMs;
     this.membership = new Membership(opts.db, opts.naming ?? memberNaming("default"));
+    this.stage = new SnapshotStage(opts.db);
+    this.snapshotEntries = opts.snapshotEntries ?? DEFAULT_SNAPSHOT_ENTRIES;
+    this.catchUpEntries = opts.catchUpEntries ?? DEFAULT_CATCH_UP_ENTRIES;
     if (this.storage.isEmpty() && opts.initialMembers.includes(opts.id)) {
       // Bootstrap like etcd's --initial-cluster: every initial member starts with the same
       // committed log, one AddNode entry per initial member carrying its record, so they
@@ -195,6 +226,45 @@ export class EtcdNode {
     this.node.reportUnreachable(to);
   }
 
+  /** How the transfer that a MsgSnap to `to` asked for ended (always report one). */
+  reportSnapshot(to: NodeId, status: SnapshotStatus): void {
+    this.node.reportSnapshot(to, status);
+  }
+
+  // ---- snapshots ----
+
+  /**
+   * This member's applied state now, to ship instead of a MsgSnap's snapshot (etcd does the
+   * same): the applied index and its term, the configuration in force, and every state row,
+   * read in this one synchronous call.
+   */
+  captureSnapshot(maxChunkBytes?: number): AppliedSnapshot {
+    const metadata: SnapshotMetadata = {
+      index: this.applier.consistentIndex(),
+      term: this.applier.appliedTerm(),
+      confState: structuredClone(this.confState),
+    };
+    return { metadata, chunks: captureState(this.db, maxChunkBytes) };
+  }
+
+  /** Stages one chunk of transfer xfer (false: out of order or from another transfer). */
+  stageSnapshotChunk(xfer: string, seq: number, chunk: SnapshotChunk): boolean {
+    return this.stage.stage(xfer, seq, chunk);
+  }
+
+  /**
+   * All `chunks` chunks of xfer are staged: steps the MsgSnap (carrying the shipped
+   * metadata). If raft restores from it, the next process() installs the staged rows in the
+   * same transaction as the raft storage's snapshot; if raft ignores it (it already has
+   * that much), the staging is dropped. False if the transfer is incomplete.
+   */
+  receiveSnapshot(xfer: string, chunks: number, m: Message): boolean {
+    if (m.type !== "MsgSnap" || !m.snapshot || !this.stage.complete(xfer, chunks)) return false;
+    this.pendingInstall = { xfer, index: m.snapshot.metadata.index };
+    this.node.step(m);
+    return true;
+  }
+
   // ---- state ----
 
   status(): Status {
@@ -247,10 +317,18 @@ export class EtcdNode {
   // ---- the Ready loop ----
 
   process(nowMs: number): ProcessOutput {
-    const out: ProcessOutput = { messages: [], applied: [], readsReady: [], leaderChanged: false, membership: [] };
+    const out: ProcessOutput = { messages: [], applied: [], readsReady: [], leaderChanged: false, membership: [], snapshotInstalled: false };
     // One transaction for the whole round: every Ready's log writes and applies commit
     // together (one durable write), still before any of its messages leave this call.
-    this.db.transaction(() => this.drainReadies(nowMs, out));
+    this.db.transaction(() => {
+      this.drainReadies(nowMs, out);
+      if (this.pendingInstall) {
+        // Raft did not restore from the stepped snapshot: nothing to install.
+        this.pendingInstall = null;
+        this.stage.clear();
+      }
+      this.maybeCompact();
+    });
     this.releaseReads(out);
     this.maybePromoteLessor(nowMs);
     return out;
@@ -267,12 +345,7 @@ export class EtcdNode {
       }
       if (rd.entries.length > 0 || rd.hardState || rd.snapshot) {
         this.db.transaction(() => {
-          if (rd.snapshot) {
-            // Only the metadata moves (the applied state travels out of band, not yet
-            // implemented; today logs are never compacted, so no leader sends a snapshot).
-            this.storage.installSnapshot(rd.snapshot.metadata);
-            this.confState = rd.snapshot.metadata.confState;
-          }
+          if (rd.snapshot) this.installSnapshot(rd.snapshot.metadata, out);
           this.storage.append(rd.entries);
           if (rd.hardState) this.storage.setHardState(rd.hardState);
         });
@@ -284,6 +357,34 @@ export class EtcdNode {
     }
   }
 
+
+  /** Replaces the applied state with the staged transfer raft just restored from. */
+  private installSnapshot(meta: SnapshotMetadata, out: ProcessOutput): void {
+    const p = this.pendingInstall;
+    if (!p || p.index !== meta.index) throw new Error(`etcd node: snapshot ${meta.index} from raft without its staged state`);
+    this.pendingInstall = null;
+    this.stage.install(p.xfer);
+    this.storage.installSnapshot(meta);
+    this.confState = structuredClone(meta.confState);
+    this.applier.reload();
+    this.membership.invalidate();
+    this.lessorPromoted = false;
+    if (this.applier.consistentIndex() !== meta.index) {
+      throw new Error(`etcd node: snapshot state is at index ${this.applier.consistentIndex()}, not ${meta.index}`);
+    }
+    out.snapshotInstalled = true;
+  }
+
+  /** etcd's snapshot trigger: CreateSnapshot at applied, Compact(applied - catch-up). */
+  private maybeCompact(): void {
+    if (this.snapshotEntries <= 0) return;
+    const applied = this.applier.consistentIndex();
+    if (applied - this.storage.snapshotIndex() <= this.snapshotEntries) return;
+    if (applied > this.storage.lastIndex() || applied < this.storage.firstIndex() - 1) return;
+    this.storage.createSnapshot(applied, this.confState);
+    const compactTo = applied - this.catchUpEntries;
+    if (compactTo >= this.storage.firstIndex()) this.storage.compact(compactTo);
+  }
 
   private applyCommitted(entries: readonly Entry[], nowMs: number, out: ProcessOutput): void {
     const forApplier: RaftEntry[] = [];

@@ -17,9 +17,13 @@ import {
 import type { SqlDb } from "../util/sql.ts";
 
 // Invariants:
-// - raft_log holds exactly the indexes (snapshot_index, last_index], contiguous.
-// - raft_meta 'snapshot' is the last snapshot's {index, term, confState}; entries at or
-//   below its index are gone. 'hard_state' is the last persisted term/vote/commit.
+// - raft_log holds exactly the indexes (compacted_index, last_index], contiguous.
+// - raft_meta 'compacted' is {index, term} of the last entry dropped from the log (raft's
+//   dummy entry: firstIndex() - 1 and its term). Absent, it equals the snapshot point.
+// - raft_meta 'snapshot' is the last snapshot point's {index, term, confState}, at or after
+//   the compacted index: etcd keeps SnapshotCatchUpEntries entries below its snapshot so a
+//   slightly lagging follower still catches up from the log. 'hard_state' is the last
+//   persisted term/vote/commit.
 // - 'conf_state' is the configuration in force at the applied index (written with applies).
 const SCHEMA = `
 CREATE TABLE IF NOT EXISTS raft_log (
@@ -49,6 +53,7 @@ interface SnapshotMeta {
 export class SqliteRaftStorage implements Storage {
   private readonly db: SqlDb;
   private snap: SnapshotMeta;
+  private compacted: { index: number; term: number };
   private last: number;
   // The newest entries as they were appended, contiguous and ending at `last` (or empty):
   // raft reads the terms and committed entries it just wrote, and a follower's next
@@ -60,8 +65,9 @@ export class SqliteRaftStorage implements Storage {
     this.db = db;
     db.script(SCHEMA);
     this.snap = this.readJson<SnapshotMeta>("snapshot") ?? { index: 0, term: 0, confState: emptyConfState() };
+    this.compacted = this.readJson<{ index: number; term: number }>("compacted") ?? { index: this.snap.index, term: this.snap.term };
     const row = db.first<{ m: number | null }>("SELECT max(idx) AS m FROM raft_log");
-    this.last = row?.m ?? this.snap.index;
+    this.last = row?.m ?? this.compacted.index;
   }
 
   /** True for a member that has never persisted anything (bootstrap needed). */
@@ -76,7 +82,7 @@ export class SqliteRaftStorage implements Storage {
   }
 
   entries(lo: number, hi: number, maxBytes: number): Entry[] {
-    if (lo <= this.snap.index) throw ErrCompacted;
+    if (lo <= this.compacted.index) throw ErrCompacted;
     if (hi > this.last + 1) throw ErrUnavailable;
     const tailStart = this.tail.length > 0 ? this.tail[0]!.index : Infinity;
     if (lo >= tailStart) {
@@ -107,8 +113,8 @@ export class SqliteRaftStorage implements Storage {
   }
 
   term(i: number): number {
-    if (i === this.snap.index) return this.snap.term;
-    if (i < this.snap.index) throw ErrCompacted;
+    if (i === this.compacted.index) return this.compacted.term;
+    if (i < this.compacted.index) throw ErrCompacted;
     if (i > this.last) throw ErrUnavailable;
     const tailStart = this.tail.length > 0 ? this.tail[0]!.index : Infinity;
     if (i >= tailStart) return this.tail[i - tailStart]!.term;
@@ -118,7 +124,7 @@ export class SqliteRaftStorage implements Storage {
   }
 
   firstIndex(): number {
-    return this.snap.index + 1;
+    return this.compacted.index + 1;
   }
 
   lastIndex(): number {
@@ -137,7 +143,7 @@ export class SqliteRaftStorage implements Storage {
     const first = entries[0]!.index;
     if (first <= this.last) this.db.run("DELETE FROM raft_log WHERE idx >= ?", first);
     for (const e of entries) {
-      if (e.index <= this.snap.index) continue;
+      if (e.index <= this.compacted.index) continue;
       this.db.run("INSERT INTO raft_log (idx, term, type, data) VALUES (?, ?, ?, ?)", e.index, e.term, TYPE_CODE[e.type], e.data);
     }
     this.last = entries[entries.length - 1]!.index;
@@ -150,7 +156,7 @@ export class SqliteRaftStorage implements Storage {
     if (first < tailStart || first > tailStart + this.tail.length) this.resetTail();
     else while (this.tail.length > 0 && this.tail[this.tail.length - 1]!.index >= first) this.tailBytes -= this.tail.pop()!.data.length;
     for (const e of entries) {
-      if (e.index <= this.snap.index) continue;
+      if (e.index <= this.compacted.index) continue;
       this.tail.push(e);
       this.tailBytes += e.data.length;
     }
@@ -175,13 +181,32 @@ export class SqliteRaftStorage implements Storage {
     this.writeJson("conf_state", cs);
   }
 
-  /** Records a snapshot point at index (already applied) and drops the log up to it. */
-  compact(index: number, term: number, confState: ConfState): void {
+  /** The last snapshot point's index (0 before the first). */
+  snapshotIndex(): number {
+    return this.snap.index;
+  }
+
+  /**
+   * Records a snapshot point (etcd's CreateSnapshot): the applied state at index, which
+   * must be applied and still in the log (or the compaction point itself).
+   */
+  createSnapshot(index: number, confState: ConfState): void {
     if (index <= this.snap.index) return;
-    this.snap = { index, term, confState: structuredClone(confState) };
+    if (index > this.last) throw ErrUnavailable;
+    this.snap = { index, term: this.term(index), confState: structuredClone(confState) };
     this.writeJson("snapshot", this.snap);
+  }
+
+  /**
+   * Drops the log up to index (etcd's Compact), which must not pass the snapshot point:
+   * index becomes the dummy entry, firstIndex() is index + 1.
+   */
+  compact(index: number): void {
+    if (index <= this.compacted.index) return;
+    if (index > this.snap.index) throw new Error(`raft storage: compact ${index} is past the snapshot ${this.snap.index}`);
+    this.compacted = { index, term: this.term(index) };
+    this.writeJson("compacted", this.compacted);
     this.db.run("DELETE FROM raft_log WHERE idx <= ?", index);
-    if (this.last < index) this.last = index;
     const keep = this.tail.findIndex((e) => e.index > index);
     if (keep < 0) this.resetTail();
     else if (keep > 0) {
@@ -193,7 +218,9 @@ export class SqliteRaftStorage implements Storage {
   /** Installs a received snapshot's metadata: the whole log is replaced. */
   installSnapshot(meta: SnapshotMeta): void {
     this.snap = { index: meta.index, term: meta.term, confState: structuredClone(meta.confState) };
+    this.compacted = { index: meta.index, term: meta.term };
     this.writeJson("snapshot", this.snap);
+    this.writeJson("compacted", this.compacted);
     this.writeJson("conf_state", this.snap.confState);
     this.db.run("DELETE FROM raft_log");
     this.last = meta.index;
