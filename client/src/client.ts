@@ -6,6 +6,8 @@ import { type Bytes, EMPTY, concatBytes, toBytes } from "./bytes.ts";
 import * as kv from "./kv.ts";
 import * as lease from "./lease.ts";
 import * as mt from "./maintenance.ts";
+import { type StreamHub, closeHub } from "./stream.ts";
+import * as w from "./watch.ts";
 import { type CallOptions, type RequestOptions, Transport, type TransportOptions } from "./transport.ts";
 import type { KeyValue, LeaseIdLike } from "./types.ts";
 
@@ -116,6 +118,22 @@ export class Etcd {
     return kv.compact(this.conn, revision, o);
   }
 
+  // ------------------------------------------------------------------ watch
+
+  /**
+   * Watches a key, a prefix or a range. Iterate it (`for await (const r of watch)`), or pass
+   * `onEvents` / `onProgress` / `onError`. All watches of a client share one stream, which
+   * reconnects by itself and resumes every watch after the last revision it delivered.
+   */
+  watch(key: Bytes, o: w.WatchOptions = {}): w.Watch {
+    return w.watch(this.conn, key, o);
+  }
+
+  /** The shared stream under watches and keepalives: state, kind, reconnects. */
+  get stream(): StreamHub {
+    return w.watchStream(this.conn);
+  }
+
   // ------------------------------------------------------------------ leases
 
   grant(ttlSeconds: number, o: lease.GrantOptions & CallOptions = {}): Promise<lease.GrantResult> {
@@ -164,6 +182,8 @@ export class Etcd {
     return this.conn.transport.endpoints;
   }
 
-  /** Releases the client. Unary calls hold nothing; streams (watch, keepalive) will. */
-  close(): void {}
+  /** Closes the client's stream: watches and keepalives stop (unary calls hold nothing). */
+  close(): void {
+    closeHub(this.conn.transport);
+  }
 }

@@ -43,3 +43,5 @@ export {
 } from "./kv.ts";
 export { type GrantOptions, type GrantResult, type KeepAliveResult, type LeasesResult, type TimeToLiveResult, grant, keepAliveOnce, leases, revoke, timeToLive } from "./lease.ts";
 export { type HealthResult, type Member, type StatusResult, authenticate, health, memberList, status, version } from "./maintenance.ts";
+export { type WatchEvent, type WatchOptions, type WatchResponse, Watch, WatchCompactedError, isWatchCompacted, watch, watchStream } from "./watch.ts";
+export { type LinkKind, type StreamState, StreamHub } from "./stream.ts";

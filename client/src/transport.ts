@@ -25,6 +25,14 @@ export interface TransportOptions {
    * true, the request is sent once more (with whatever `token` now yields).
    */
   onInvalidToken?: () => Promise<boolean>;
+  /**
+   * Opens the WebSockets that carry watches and lease keepalives (default: the global
+   * WebSocket). null: no WebSocket, watches use the gateway's HTTP stream.
+   */
+  webSocket?: ((url: string, protocols?: string | string[]) => WebSocket) | null;
+  /** Which stream transport watches use: "auto" (default) tries etcdo's multiplexed socket,
+   * then the gateway's /v3/watch WebSocket, then its HTTP stream. */
+  streamMode?: "auto" | "mux" | "ws" | "http";
 }
 
 export interface CallOptions {
@@ -62,8 +70,11 @@ export class Transport {
   private token: TokenSource | undefined;
   private readonly onInvalidToken: (() => Promise<boolean>) | undefined;
   private next = 0;
+  /** The options this transport was made with (streams read theirs from here). */
+  readonly options: TransportOptions;
 
   constructor(opts: TransportOptions = {}) {
+    this.options = opts;
     const eps = opts.endpoints === undefined ? ["127.0.0.1:2379"] : typeof opts.endpoints === "string" ? opts.endpoints.split(",") : opts.endpoints;
     this.endpoints = eps.filter((e) => e.trim() !== "").map(normalizeEndpoint);
     if (this.endpoints.length === 0) throw new TypeError("etcd client: no endpoints");
@@ -75,6 +86,19 @@ export class Transport {
     this.defaultTimeout = opts.timeout ?? 0;
     this.token = opts.token;
     this.onInvalidToken = opts.onInvalidToken;
+  }
+
+  /** Raw fetch with this transport's headers and token (for streams). */
+  async rawFetch(url: string, init: RequestInit): Promise<Response> {
+    const headers: Record<string, string> = { ...this.headers, ...((init.headers as Record<string, string> | undefined) ?? {}) };
+    const token = typeof this.token === "function" ? await this.token() : this.token;
+    if (token) headers["authorization"] = token;
+    return this.fetchFn(url, { ...init, headers });
+  }
+
+  /** The token to offer a WebSocket (as etcd's gateway reads it: "Bearer, <token>"). */
+  async currentToken(): Promise<string | undefined> {
+    return typeof this.token === "function" ? await this.token() : this.token;
   }
 
   setToken(token: TokenSource | undefined): void {
