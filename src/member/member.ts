@@ -8,6 +8,7 @@ import type { Message } from "../raft/index.ts";
 import type { ApplyResult } from "../server/applier.ts";
 import { EtcdError, Errors } from "../server/errors.ts";
 import { EtcdNode } from "../server/etcd_node.ts";
+import type { SnapshotChunk } from "../server/snapshot_state.ts";
 import type { InternalRequest } from "../server/internal_request.ts";
 import type { ConcurrencyRpc } from "../server/concurrency/types.ts"; // concurrency
 import { memberNaming } from "../server/membership.ts";
@@ -16,6 +17,7 @@ import { ClusterAdmin, type ClusterRpc } from "./cluster_admin.ts";
 import { memberConfig, type Env, type MemberConfig } from "./env.ts";
 import { DEFAULT_MAX_REQUEST_BYTES, EtcdService } from "./etcd_service.ts";
 import { fnv1a64, identityFromObjectName, objectName, type MemberIdentity } from "./identity.ts";
+import { AlarmTimers } from "./alarm_timers.ts";
 import { PeerOutbox } from "./peer_outbox.ts";
 import type { MemberFault, MemberStatus, UnaryResult, UnaryRpc } from "./rpc.ts";
 import { durableObjectDb } from "./sql.ts";
@@ -68,9 +70,15 @@ export class Member extends DurableObject<Env> {
   private lastTickMs = Date.now();
   private pumpScheduled = false;
   private pausedUntilMs = 0;
+  /** Raft ticks and the watch progress interval, multiplexed over the one alarm. */
+  private readonly timers: AlarmTimers<"raft-tick" | "watch-progress">;
   private sawLeader = false;
   private firstLeaderWaiters: Array<() => void> = [];
   private blocked = new Set<string>();
+  /** Peers a snapshot is being shipped to (one transfer per peer at a time). */
+  private readonly snapshotTransfers = new Set<string>();
+  /** Snapshots from a leader installed since this instance started (reported in status). */
+  private snapshotsInstalled = 0;
   /** Watch streams and sockets on this member (docs/watch.md), fed after every apply. */
   private readonly watch: WatchHost;
   /** concurrency: Lock and Election services, woken after every apply (docs/locks.md). */
@@ -83,6 +91,7 @@ export class Member extends DurableObject<Env> {
     // Request ids are unique across members: a per-member tag above 40 bits of sequence.
     this.requestTag = Number(fnv1a64(this.identity.memberName) % 4096n) * 2 ** 40;
     this.requestSeq = (Date.now() * 16) % 2 ** 40;
+    this.timers = new AlarmTimers(durableObjectDb(ctx.storage), ctx.storage);
     this.node = new EtcdNode({
       id: this.identity.memberName,
       initialMembers: this.config.initialMembers,
@@ -93,6 +102,8 @@ export class Member extends DurableObject<Env> {
       heartbeatTicks: this.config.heartbeatTicks,
       tickMs: this.config.tickMs,
       applier: { minLeaseTtlSeconds: minLeaseTtlSeconds(this.config) },
+      snapshotEntries: this.config.snapshotEntries,
+      catchUpEntries: this.config.catchUpEntries,
     });
     this.service = new EtcdService({
       applier: this.node.applier,
@@ -123,6 +134,10 @@ export class Member extends DurableObject<Env> {
       header: () => ({ clusterId: this.identity.clusterId, memberId: this.identity.memberId, raftTerm: this.node.term() }),
       keepAlive: (ID) => this.unary("LeaseKeepAlive", { ID }),
       progressIntervalMs: Number(env.ETCDO_WATCH_PROGRESS_MS) || undefined,
+      scheduleProgress: (dueMs) => {
+        this.timers.schedule("watch-progress", dueMs);
+        void this.timers.arm();
+      },
     });
     // watch: end
     // concurrency: begin
@@ -133,7 +148,8 @@ export class Member extends DurableObject<Env> {
     });
     // concurrency: end
     ctx.blockConcurrencyWhile(async () => {
-      if ((await ctx.storage.getAlarm()) === null) await ctx.storage.setAlarm(Date.now() + this.config.tickMs);
+      if (!this.timers.isScheduled("raft-tick")) this.timers.schedule("raft-tick", Date.now() + this.config.tickMs);
+      await this.timers.arm();
     });
   }
 
@@ -226,6 +242,9 @@ export class Member extends DurableObject<Env> {
       learners: [...conf.learners],
       paused: Date.now() < this.pausedUntilMs,
       blocked: [...this.blocked],
+      firstIndex: this.node.storage.firstIndex(),
+      snapshotIndex: this.node.storage.snapshotIndex(),
+      snapshotsInstalled: this.snapshotsInstalled,
     };
   }
 
@@ -243,9 +262,68 @@ export class Member extends DurableObject<Env> {
     this.schedulePump();
   }
 
+  /**
+   * Chunks of a leader's applied state (a snapshot for this member, see sendSnapshot). The
+   * final call carries the MsgSnap and its chunk count: the staged rows are installed and
+   * raft restored before it answers. False or a throw fails the transfer at the sender.
+   */
+  async installSnapshotChunk(
+    from: string,
+    xfer: string,
+    seq: number,
+    chunk: SnapshotChunk,
+    final: { chunks: number; message: Message } | null,
+  ): Promise<boolean> {
+    if (this.blocked.has(from) || Date.now() < this.pausedUntilMs || this.admin.removed()) return false;
+    if (!this.node.stageSnapshotChunk(xfer, seq, chunk)) return false;
+    if (!final) return true;
+    if (!this.node.receiveSnapshot(xfer, final.chunks, final.message)) return false;
+    this.pump();
+    return true;
+  }
+
+  /**
+   * A MsgSnap leaves out of band: this member's applied state now (captured in this turn),
+   * in chunks below the RPC limit, one call at a time, while the outbox keeps carrying
+   * heartbeats and appends. The transfer always ends with reportSnapshot.
+   */
+  private sendSnapshot(m: Message): void {
+    if (this.snapshotTransfers.has(m.to)) return; // the transfer in flight reports for it
+    if (this.blocked.has(m.to)) {
+      this.node.reportSnapshot(m.to, "failure");
+      this.schedulePump();
+      return;
+    }
+    const snap = this.node.captureSnapshot();
+    const xfer = `${this.identity.memberName}/${m.term}/${snap.metadata.index}/${Date.now()}/${Math.floor(Math.random() * 2 ** 32)}`;
+    const message: Message = { ...m, snapshot: { metadata: snap.metadata, data: new Uint8Array(0) } };
+    const stub = this.env.MEMBER.getByName(objectName(this.identity.clusterName, m.to));
+    this.snapshotTransfers.add(m.to);
+    void (async () => {
+      let ok = false;
+      try {
+        ok = true;
+        for (let i = 0; ok && i < snap.chunks.length; i++) {
+          const last = i === snap.chunks.length - 1;
+          ok = await stub.installSnapshotChunk(this.identity.memberName, xfer, i, snap.chunks[i]!, last ? { chunks: snap.chunks.length, message } : null);
+        }
+      } catch {
+        ok = false;
+      } finally {
+        this.snapshotTransfers.delete(m.to);
+        this.node.reportSnapshot(m.to, ok ? "finish" : "failure");
+        this.schedulePump();
+      }
+    })();
+  }
+
   private send(messages: Message[]): void {
     const byPeer = new Map<string, Message[]>();
     for (const m of messages) {
+      if (m.type === "MsgSnap") {
+        this.sendSnapshot(m);
+        continue;
+      }
       if (this.blocked.has(m.to)) continue;
       (byPeer.get(m.to) ?? byPeer.set(m.to, []).get(m.to)!).push(m);
     }
@@ -273,7 +351,9 @@ export class Member extends DurableObject<Env> {
 
   override async alarm(): Promise<void> {
     const nowMs = Date.now();
-    if (nowMs >= this.pausedUntilMs) {
+    const due = new Set(this.timers.takeDue(nowMs));
+    if (due.has("watch-progress")) this.watch.onProgressTimer();
+    if (due.has("raft-tick") && nowMs >= this.pausedUntilMs) {
       const elapsed = Math.floor((nowMs - this.lastTickMs) / this.config.tickMs);
       const n = Math.min(Math.max(elapsed, 1), this.config.electionTicks);
       this.lastTickMs = nowMs;
@@ -287,8 +367,11 @@ export class Member extends DurableObject<Env> {
       this.pump();
     }
     // A removed member stops ticking: nothing will ever need it again.
-    if (this.admin.removed()) return;
-    await this.ctx.storage.setAlarm(Math.max(Date.now(), this.pausedUntilMs) + this.config.tickMs);
+    if (this.admin.removed()) this.timers.cancel("raft-tick");
+    else if (due.has("raft-tick") || !this.timers.isScheduled("raft-tick")) {
+      this.timers.schedule("raft-tick", Math.max(Date.now(), this.pausedUntilMs) + this.config.tickMs);
+    }
+    await this.timers.arm();
   }
 
   // ---- proposals and reads ----
@@ -359,6 +442,7 @@ export class Member extends DurableObject<Env> {
       this.node.readIndex(ctx);
     }
     const out = this.node.process(Date.now());
+    if (out.snapshotInstalled) this.snapshotsInstalled++;
     this.watch.onApplied(); // watch: hand new revisions to the watchers
     this.concurrencyHost.onApplied(); // concurrency: wake lock waiters and election observers
     this.send(out.messages);

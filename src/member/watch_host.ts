@@ -51,6 +51,12 @@ export interface WatchHostOptions {
   maxFrameBytes?: number;
   /** etcd's progress notify interval (default 10 minutes); 0 disables the timer. */
   progressIntervalMs?: number;
+  /**
+   * Schedules the next progress interval on the member's timers (one alarm for everything)
+   * instead of a setTimeout, which would keep the object from hibernating. The member calls
+   * onProgressTimer() when it is due.
+   */
+  scheduleProgress?: (dueMs: number) => void;
 }
 
 interface HttpConn {
@@ -81,6 +87,7 @@ export class WatchHost {
   private readonly sockets = new Map<WebSocket, SocketConn>();
   private pumping = false;
   private progressTimer: ReturnType<typeof setTimeout> | null = null;
+  private progressScheduled = false;
 
   constructor(ctx: DurableObjectState, opts: WatchHostOptions) {
     this.ctx = ctx;
@@ -423,14 +430,26 @@ export class WatchHost {
     })();
   }
 
+  /** The member's progress timer fired. */
+  onProgressTimer(): void {
+    this.progressScheduled = false;
+    this.progressTick();
+    this.armProgressTimer();
+  }
+
   private armProgressTimer(): void {
     const interval = this.opts.progressIntervalMs ?? 10 * 60 * 1000;
-    if (interval <= 0 || this.progressTimer !== null) return;
+    if (interval <= 0 || this.progressTimer !== null || this.progressScheduled) return;
     let wanted = false;
     for (const s of this.conns.keys()) {
       for (const w of s.watchers.values()) if (w.progressNotify) wanted = true;
     }
     if (!wanted) return;
+    if (this.opts.scheduleProgress) {
+      this.progressScheduled = true;
+      this.opts.scheduleProgress(Date.now() + interval);
+      return;
+    }
     this.progressTimer = setTimeout(() => {
       this.progressTimer = null;
       this.progressTick();
