@@ -1,3 +1,4 @@
+import { DEFAULT_CATCH_UP_ENTRIES, DEFAULT_SNAPSHOT_ENTRIES } from "../server/etcd_node.ts";
 import type { Member } from "./member.ts";
 
 /** The Worker's bindings and configuration variables (see wrangler.jsonc and README). */
@@ -17,6 +18,12 @@ export interface Env {
   ETCDO_REQUEST_TIMEOUT_MS?: string;
   /** Watch progress_notify interval in ms (etcd's default: 10 minutes). */
   ETCDO_WATCH_PROGRESS_MS?: string;
+  /** Applied entries between raft snapshots, after which the log is compacted (etcd's
+   * --snapshot-count). Default 10000; 0 never compacts. */
+  ETCDO_SNAPSHOT_COUNT?: string;
+  /** Entries kept below a snapshot for slow followers (etcd's
+   * --experimental-snapshot-catchup-entries). Default 5000. */
+  ETCDO_SNAPSHOT_CATCHUP_ENTRIES?: string;
 }
 
 export interface MemberConfig {
@@ -27,6 +34,14 @@ export interface MemberConfig {
   heartbeatTicks: number;
   requestTimeoutMs: number;
   faultsEnabled: boolean;
+  snapshotEntries: number;
+  catchUpEntries: number;
+}
+
+function nonNegativeInt(text: string | undefined, fallback: number): number {
+  if (text === undefined || text === "") return fallback;
+  const n = Number(text);
+  return Number.isInteger(n) && n >= 0 ? n : fallback;
 }
 
 function positiveInt(text: string | undefined, fallback: number): number {
@@ -46,5 +61,7 @@ export function memberConfig(env: Env): MemberConfig {
     heartbeatTicks: 1,
     requestTimeoutMs: positiveInt(env.ETCDO_REQUEST_TIMEOUT_MS, 5000 + 2 * electionTicks * tickMs),
     faultsEnabled: env.ETCDO_FAULTS === "on",
+    snapshotEntries: nonNegativeInt(env.ETCDO_SNAPSHOT_COUNT, DEFAULT_SNAPSHOT_ENTRIES),
+    catchUpEntries: nonNegativeInt(env.ETCDO_SNAPSHOT_CATCHUP_ENTRIES, DEFAULT_CATCH_UP_ENTRIES),
   };
 }

@@ -35,6 +35,12 @@ export interface MemberStatus {
   learners: string[];
   paused: boolean;
   blocked: string[];
+  /** The raft log's first index (above 1 once compacted or restored from a snapshot). */
+  firstIndex: number;
+  /** The last snapshot point (0 before the first). */
+  snapshotIndex: number;
+  /** Snapshots from a leader installed since this member's instance started. */
+  snapshotsInstalled: number;
 }
 
 /** Faults a test can inject into one member (local development only). */
