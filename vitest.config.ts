@@ -13,7 +13,14 @@ export default defineConfig({
         },
       },
       {
-        plugins: [cloudflareTest({ wrangler: { configPath: "./wrangler.jsonc", environment: "local" } })],
+        plugins: [
+          cloudflareTest({
+            wrangler: { configPath: "./wrangler.jsonc", environment: "local" },
+            // Small raft snapshot thresholds, so tests reach log compaction and catch-up by
+            // snapshot with a few hundred writes.
+            miniflare: { bindings: { ETCDO_SNAPSHOT_COUNT: "100", ETCDO_SNAPSHOT_CATCHUP_ENTRIES: "10" } },
+          }),
+        ],
         test: {
           name: "workers",
           include: ["test/workers/**/*.test.ts"],
@@ -36,6 +43,16 @@ export default defineConfig({
           env: { ETCDO_TEST_TARGET: "etcdo" },
           testTimeout: 30_000,
           hookTimeout: 60_000,
+          fileParallelism: false,
+        },
+      },
+      {
+        test: {
+          name: "e2e",
+          environment: "node",
+          include: ["test/e2e/**/*.test.ts"],
+          testTimeout: 60_000,
+          hookTimeout: 120_000,
           fileParallelism: false,
         },
       },

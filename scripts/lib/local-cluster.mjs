@@ -6,6 +6,15 @@ import { Miniflare, Log, LogLevel } from "miniflare";
 import { mkdirSync } from "node:fs";
 import { join, resolve } from "node:path";
 import { projectRoot, wranglerConfig } from "./config.mjs";
+import { buildUiPage, uiModuleSource } from "../build-ui.mjs";
+
+/** Builds the /ui page from client/ui/ into the bundle instead of the committed module. */
+const freshUiPage = {
+  name: "etcdo-ui",
+  setup(b) {
+    b.onLoad({ filter: /[\\/]ui_page\.gen\.ts$/ }, async () => ({ contents: uiModuleSource(await buildUiPage()), loader: "ts" }));
+  },
+};
 
 /** Bundles the Worker (src/index.ts) into one ESM file Miniflare can load. */
 export async function bundleWorker(outDir = join(projectRoot, "dist")) {
@@ -22,6 +31,7 @@ export async function bundleWorker(outDir = join(projectRoot, "dist")) {
     conditions: ["workerd", "worker", "browser", "import"],
     external: ["cloudflare:*", "node:*"],
     outfile,
+    plugins: [freshUiPage],
     logLevel: "warning",
     sourcemap: "linked",
   });

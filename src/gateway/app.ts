@@ -32,6 +32,7 @@ import {
 } from "./members.ts";
 import { registerClusterRoutes } from "./cluster_routes.ts";
 import { registerWatchRoutes } from "./watch_routes.ts";
+import { registerUiRoutes } from "./ui_routes.ts"; // issue 7: the /ui page
 import { registerConcurrencyRoutes } from "./concurrency_routes.ts"; // concurrency
 
 type AppContext = Context<{ Bindings: Env }>;
@@ -85,6 +86,7 @@ registerFaultRoutes(app);
 
 registerClusterRoutes(app);
 registerWatchRoutes(app); // watch: /v3/watch (stream or WebSocket), /v3/etcdo/stream
+registerUiRoutes(app); // GET /ui: the live configuration page
 registerConcurrencyRoutes(app); // concurrency: lock, election, keepalive WebSocket
 app.all("/v3/*", (c) => gateway(c, c.req.path));
 app.all("/v3beta/*", (c) => gateway(c, "/v3/" + c.req.path.slice("/v3beta/".length)));

@@ -3,6 +3,7 @@
 // applied state in chunks, the follower stages them, then steps the MsgSnap.
 import { describe, expect, it } from "vitest";
 import { ErrCompacted, type Message } from "../../src/raft/index.ts";
+import { WatchHub } from "../../src/server/watch/hub.ts";
 import { EtcdNode } from "../../src/server/etcd_node.ts";
 import { newMemberRecord } from "../../src/server/membership.ts";
 import type { PutRequest, RangeRequest } from "../../src/server/types.ts";
@@ -27,6 +28,8 @@ class Cluster {
   dbs = new Map<string, SqlDb>();
   nodes = new Map<string, EtcdNode>();
   down = new Set<string>();
+  /** Members cut off from the others (messages both ways are dropped). */
+  isolated = new Set<string>();
   inbox: Message[] = [];
   now = 0;
   snapshotsSent = new Map<string, number>();
@@ -71,6 +74,10 @@ class Cluster {
       const out = n.process(this.now);
       if (out.snapshotInstalled) this.snapshotsInstalled.set(id, (this.snapshotsInstalled.get(id) ?? 0) + 1);
       for (const m of out.messages) {
+        if (this.isolated.has(m.to) || this.isolated.has(m.from)) {
+          if (m.type === "MsgSnap") n.reportSnapshot(m.to, "failure");
+          continue;
+        }
         if (m.type === "MsgSnap") this.transfer(n, m);
         else this.inbox.push(m);
       }
@@ -203,5 +210,86 @@ describe("raft log compaction", () => {
     expect(c.nodes.get("m4")!.members().learners).toEqual(["m4"]);
     c.write(5, "z");
     expect(c.hash("m4")).toBe(c.hash(c.leader()!.id));
+  });
+
+  it("cancels a watcher whose next revision the installed snapshot compacted away, with compact_revision", () => {
+    const c = new Cluster(["m1", "m2", "m3"], 20, 5);
+    c.elect();
+    c.write(3, "w");
+    const victim = c.initial.find((id) => c.nodes.get(id) !== c.leader())!;
+    const v = c.nodes.get(victim)!;
+    const hub = new WatchHub(v.applier.mvcc);
+    const s = hub.openStream();
+    const watchFrom = (watchId: number, startRevision: number) => ({
+      createRequest: {
+        key: enc.encode("w"), rangeEnd: enc.encode("x"), startRevision, progressNotify: false, filters: [], prevKv: false, watchId, fragment: false,
+      },
+    });
+    const revBefore = v.applier.revision();
+    hub.handle(s, watchFrom(1, 0));
+    const run = () => {
+      hub.onApplied();
+      while (hub.step());
+      return s.take().map((q) => q.response);
+    };
+    expect(run().map((r) => [r.watchId, r.created])).toEqual([[1, true]]);
+
+    c.isolated.add(victim);
+    c.write(40, "w");
+    const compactAt = c.leader()!.applier.revision() - 3;
+    expect(c.leader()!.propose({ op: "compaction", id: c.nextReq++, request: { revision: compactAt, physical: false } })).toBeNull();
+    c.settle(6);
+    c.write(30, "w");
+    c.isolated.delete(victim);
+    c.settle(60);
+    expect(c.snapshotsInstalled.get(victim)).toBe(1);
+    expect(v.applier.mvcc.compactRev()).toBe(compactAt);
+    // the watcher (next revision revBefore + 1, now compacted) is canceled, nothing skipped silently
+    const out = run();
+    expect(out.map((r) => ({ id: r.watchId, canceled: r.canceled, compact: r.compactRevision, events: r.events.length }))).toEqual([
+      { id: 1, canceled: true, compact: compactAt, events: 0 },
+    ]);
+    expect(revBefore + 1).toBeLessThan(compactAt);
+    // a watcher from the compaction point on gets every event since
+    hub.handle(s, watchFrom(2, compactAt));
+    const events = run().flatMap((r) => r.events.map((e) => e.kv.modRevision));
+    expect(events).toEqual(Array.from({ length: v.applier.revision() - compactAt + 1 }, (_, i) => compactAt + i));
+  });
+
+  it("stages chunks durably: duplicates are harmless, stale or out-of-order chunks refused, old state intact until install", () => {
+    const c = new Cluster(["m1", "m2", "m3"], 20, 5, 256);
+    c.elect();
+    const victim = c.initial.find((id) => c.nodes.get(id) !== c.leader())!;
+    c.isolated.add(victim);
+    c.write(60, "k");
+    const leader = c.leader()!;
+    const snap = leader.captureSnapshot(256);
+    expect(snap.chunks.length).toBeGreaterThan(3);
+    const before = c.kv(victim);
+    let v = c.nodes.get(victim)!;
+    expect(v.stageSnapshotChunk("x1", 0, snap.chunks[0]!)).toBe(true);
+    expect(v.stageSnapshotChunk("x1", 0 + 2, snap.chunks[2]!)).toBe(false); // skips ahead
+    expect(v.stageSnapshotChunk("x1", 1, snap.chunks[1]!)).toBe(true);
+    expect(v.stageSnapshotChunk("x1", 1, snap.chunks[1]!)).toBe(true); // duplicate: ignored
+    expect(v.stageSnapshotChunk("old", 2, snap.chunks[2]!)).toBe(false); // another transfer
+    // a restart mid-transfer: staged chunks survive, the live state is untouched
+    c.crash(victim);
+    c.restart(victim);
+    v = c.nodes.get(victim)!;
+    expect(c.kv(victim)).toEqual(before);
+    const msg = { type: "MsgSnap", from: leader.id, to: victim, term: leader.term(), logTerm: 0, index: 0, entries: [], commit: 0, reject: false, rejectHint: 0, context: null,
+      snapshot: { metadata: snap.metadata, data: new Uint8Array(0) } } as Message;
+    expect(v.receiveSnapshot("x1", snap.chunks.length, msg)).toBe(false); // incomplete
+    for (let i = 2; i < snap.chunks.length; i++) expect(v.stageSnapshotChunk("x1", i, snap.chunks[i]!)).toBe(true);
+    expect(c.kv(victim)).toEqual(before);
+    expect(v.receiveSnapshot("x1", snap.chunks.length, msg)).toBe(true);
+    const out = v.process(c.now);
+    expect(out.snapshotInstalled).toBe(true);
+    expect(v.applier.consistentIndex()).toBe(snap.metadata.index);
+    expect(c.kv(victim)).toEqual(c.kv(leader.id));
+    expect(v.storage.firstIndex()).toBe(snap.metadata.index + 1);
+    c.isolated.delete(victim);
+    c.write(3, "after");
+    expect(c.hash(victim)).toBe(c.hash(c.leader()!.id));
   });
 });

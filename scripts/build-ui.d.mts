@@ -1,0 +1,4 @@
+export const UI_MODULE_PATH: string;
+export function bundleBrowser(entry: string): Promise<string>;
+export function buildUiPage(): Promise<string>;
+export function uiModuleSource(html: string): string;
