@@ -182,6 +182,9 @@ export class EtcdNode {
   }
 
   step(m: Message): RaftError | null {
+    // A snapshot comes only through receiveSnapshot(), after its state was staged: raft
+    // restoring from a bare MsgSnap would leave the state machine behind the log.
+    if (m.type === "MsgSnap") return null;
     return this.node.step(m);
   }
 
