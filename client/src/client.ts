@@ -6,6 +6,10 @@ import { type Bytes, EMPTY, concatBytes, toBytes } from "./bytes.ts";
 import * as kv from "./kv.ts";
 import * as lease from "./lease.ts";
 import * as mt from "./maintenance.ts";
+import * as ka from "./keepalive.ts";
+import * as lk from "./lock.ts";
+import * as el from "./election.ts";
+import * as sm from "./stm.ts";
 import { type StreamHub, closeHub } from "./stream.ts";
 import * as w from "./watch.ts";
 import { type CallOptions, type RequestOptions, Transport, type TransportOptions } from "./transport.ts";
@@ -154,6 +158,43 @@ export class Etcd {
 
   keepAliveOnce(id: LeaseIdLike, o: CallOptions = {}): Promise<lease.KeepAliveResult> {
     return lease.keepAliveOnce(this.conn, id, o);
+  }
+
+  /** Grants a lease and keeps it alive until `close()` / `revoke()`; `lost` aborts if it is lost. */
+  lease(ttlSeconds: number, o: ka.KeepAliveOptions & CallOptions & { id?: LeaseIdLike } = {}): Promise<ka.LeaseKeeper> {
+    return ka.lease(this.conn, ttlSeconds, o);
+  }
+
+  /** Keeps an existing lease alive (over the multiplexed socket on etcdo). */
+  keepAlive(id: LeaseIdLike, o: ka.KeepAliveOptions = {}): ka.LeaseKeeper {
+    return ka.keepAlive(this.conn, id, o);
+  }
+
+  // ------------------------------------------------------------------ concurrency
+
+  /** Waits for the lock `name`; the held lock has its key, fencing revision, `lost` and `unlock()`. */
+  lock(name: Bytes, o: lk.LockOptions = {}): Promise<lk.HeldLock> {
+    return lk.lock(this.conn, name, o);
+  }
+
+  /** Waits until this client leads the election `name` with `value`. */
+  campaign(name: Bytes, value: Bytes, o: el.CampaignOptions = {}): Promise<el.Leadership> {
+    return el.campaign(this.conn, name, value, o);
+  }
+
+  /** The election's current leader (key and value), or null. */
+  leader(name: Bytes, o: CallOptions = {}): Promise<KeyValue | null> {
+    return el.leader(this.conn, name, o);
+  }
+
+  /** The election's leaders as they change, the current one first. */
+  observe(name: Bytes, o: { signal?: AbortSignal } = {}): AsyncGenerator<KeyValue> {
+    return el.observe(this.conn, name, o);
+  }
+
+  /** Runs `apply` as a software transaction (clientv3/concurrency STM) until it commits. */
+  stm(apply: (s: sm.Stm) => Promise<void> | void, o: sm.StmOptions = {}): Promise<kv.TxnResult> {
+    return sm.stm(this.conn, apply, o);
   }
 
   // ------------------------------------------------------------------ cluster / maintenance

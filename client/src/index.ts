@@ -45,3 +45,7 @@ export { type GrantOptions, type GrantResult, type KeepAliveResult, type LeasesR
 export { type HealthResult, type Member, type StatusResult, authenticate, health, memberList, status, version } from "./maintenance.ts";
 export { type WatchEvent, type WatchOptions, type WatchResponse, Watch, WatchCompactedError, isWatchCompacted, watch, watchStream } from "./watch.ts";
 export { type LinkKind, type StreamState, StreamHub } from "./stream.ts";
+export { type KeepAliveOptions, LeaseKeeper, keepAlive, lease } from "./keepalive.ts";
+export { type HeldLock, type LockOptions, lock } from "./lock.ts";
+export { type CampaignOptions, type Leadership, campaign, leader, observe } from "./election.ts";
+export { type Isolation, type Stm, type StmOptions, stm } from "./stm.ts";
