@@ -10,6 +10,7 @@
 // It takes a target URL (etcd or etcdo's front door), so it runs against either, and a
 // stream that ends on its own (a member failed) is resumed rather than trusted.
 import { History, type AppliedOp, type HEvent } from "./history.ts";
+import { Liveness } from "./liveness.ts";
 
 export type Transport = "http" | "ws" | "mux";
 
@@ -47,6 +48,11 @@ export interface CheckOptions {
    * the write that made it, so the true history is complete again.
    */
   tolerateWriteFailures?: boolean;
+  /**
+   * Give up a socket that answers nothing, not even a progress request, for this long, and
+   * resume it (a client's keepalive; see liveness.ts). 0 (default): trust open sockets.
+   */
+  deadStreamMs?: number;
 }
 
 export interface CheckReport {
@@ -57,6 +63,8 @@ export interface CheckReport {
   resumes: number;
   /** Streams the server ended (each resumed from its last revision + 1). */
   serverEnds: number;
+  /** Sockets that stayed open but answered nothing, given up and resumed (deadStreamMs). */
+  deadStreams: number;
   progress: number;
   violations: string[];
 }
@@ -140,6 +148,7 @@ class Conn {
   private ws: WebSocket | null = null;
   private abort: AbortController | null = null;
   private onEnd: () => void = () => undefined;
+  private liveness: Liveness | null = null;
 
   constructor(transport: Transport, watchers: Watcher[], opts: CheckOptions, violations: string[], stats: { progress: number }) {
     this.transport = transport;
@@ -178,6 +187,18 @@ class Conn {
       ws.onerror = () => reject(new Error("WebSocket failed to open"));
     });
     for (const r of requests) this.send(r);
+    if (this.opts.deadStreamMs) this.liveness = new Liveness(this.opts.deadStreamMs, Date.now());
+  }
+
+  /** Probes a silent socket; true once it has stayed silent past deadStreamMs. */
+  isDead(nowMs: number): boolean {
+    if (!this.liveness || this.ended || this.closedByUs) return false;
+    const verdict = this.liveness.check(nowMs);
+    if (verdict === "probe") {
+      this.send({ progress_request: {} });
+      this.liveness.probed(nowMs);
+    }
+    return verdict === "dead";
   }
 
   send(req: object): void {
@@ -219,6 +240,7 @@ class Conn {
   }
 
   private onMessage(text: string): void {
+    this.liveness?.heard(Date.now());
     // A closing socket may still deliver messages; the resumed stream has taken over from
     // the revision computed at close time, so later ones here would be counted twice.
     if (this.closedByUs) return;
@@ -446,7 +468,7 @@ export async function runWatchCheck(opts: CheckOptions): Promise<CheckReport> {
   const history = new History();
   const unanswered: Unanswered[] = [];
   const violations: string[] = [];
-  const stats = { progress: 0, resumes: 0, serverEnds: 0 };
+  const stats = { progress: 0, resumes: 0, serverEnds: 0, deadStreams: 0 };
   const firstHistoryRev = Number((await post(opts, "/v3/kv/range", { key: b64(opts.prefix + "none") })).header.revision) + 1;
   // Some history before the watchers start, for the historical ones.
   for (let i = 0; i < 10; i++) await write(opts, random, keys, history, `pre${i}`, unanswered);
@@ -478,6 +500,19 @@ export async function runWatchCheck(opts: CheckOptions): Promise<CheckReport> {
     });
   };
   await Promise.all(groups.map((g, i) => openGroup(g, i)));
+  // A socket open with nobody behind it is given up and resumed, as a client's keepalive would.
+  const livenessTimer = opts.deadStreamMs
+    ? setInterval(() => {
+        const now = Date.now();
+        conns.forEach((c, slot) => {
+          if (!c.isDead(now)) return;
+          c.close();
+          stats.resumes++;
+          stats.deadStreams++;
+          void openGroup(groups[slot]!, slot).catch((e) => violations.push(`reopen failed: ${e}`));
+        });
+      }, Math.max(50, opts.deadStreamMs / 10))
+    : undefined;
   await waitFor(() => watchers.every((w) => w.got.created), 10_000);
 
   const writers = opts.writers ?? 3;
@@ -522,6 +557,7 @@ export async function runWatchCheck(opts: CheckOptions): Promise<CheckReport> {
   // A final bookmark on every socket: answered only after everything before it.
   if (progressRequests) for (const c of conns) c.send({ progress_request: {} });
   await new Promise((r) => setTimeout(r, 200));
+  clearInterval(livenessTimer);
   for (const c of conns) c.close();
 
   const known = new Set(all.map((e) => e.modRevision));
@@ -533,6 +569,7 @@ export async function runWatchCheck(opts: CheckOptions): Promise<CheckReport> {
     delivered: watchers.reduce((n, w) => n + w.got.events.length, 0),
     resumes: stats.resumes,
     serverEnds: stats.serverEnds,
+    deadStreams: stats.deadStreams,
     progress: stats.progress,
     violations,
   };
