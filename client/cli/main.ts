@@ -6,7 +6,8 @@ import { Etcd } from "../src/client.ts";
 import { EtcdError, GrpcCode, isLeaseNotFound } from "../src/errors.ts";
 import { type DeleteOptions, type Op, type PutOptions, type RangeOptions, type SortOrder, type SortTarget, compare, op } from "../src/kv.ts";
 import type { Compare, CompareOp } from "../src/kv.ts";
-import type { StatusResult } from "../src/maintenance.ts";
+import { type StatusResult, alarm, memberAdd, memberPromote, memberRemove } from "../src/maintenance.ts";
+import { type WatchOptions, isWatchCompacted } from "../src/watch.ts";
 import { leaseIdFromHex, leaseIdToHex } from "../src/types.ts";
 import { goDuration, goQuote, parseGoDuration, scanGoQuoted } from "./gofmt.ts";
 import { type Format, type Out, Printer, UnsupportedFormat } from "./print.ts";
@@ -45,6 +46,12 @@ export interface Io extends Out {
   env: Record<string, string | undefined>;
   /** Nanosecond clock for "took" figures. */
   now?: () => bigint;
+  /** Aborted on SIGINT / SIGTERM: long-running verbs (watch, lock, elect) end cleanly. */
+  interrupt?: AbortSignal;
+  /** Gives SIGINT / SIGTERM their default effect again (etcdctl's watch dies of them). */
+  defaultSignals?: () => void;
+  /** Runs a command with extra environment (lock's exec mode); resolves with its exit code. */
+  exec?: (argv: string[], env: Record<string, string>) => Promise<number>;
 }
 
 // ---------------------------------------------------------------- flags
@@ -464,6 +471,85 @@ async function endpointsFromCluster(ctx: Ctx): Promise<string[]> {
   return ml.members.flatMap((m) => m.clientURLs);
 }
 
+const WATCH_FLAGS: FlagSpec[] = [
+  { name: "interactive", short: "i", kind: "bool", def: "false", usage: "Interactive mode" },
+  { name: "prefix", kind: "bool", def: "false", usage: "Watch on a prefix if prefix is set" },
+  { name: "rev", kind: "int", def: "0", usage: "Revision to start watching" },
+  { name: "prev-kv", kind: "bool", def: "false", usage: "get the previous key-value pair before the event happens" },
+];
+
+function watchArgs(args: string[], f: Flags): { key: string; opts: WatchOptions } {
+  if (args.length < 1 || args.length > 2) fail(Exit.BadArgs, "bad number of arguments");
+  if (f.bool("prefix") && args.length === 2) fail(Exit.BadArgs, "`range_end` and `--prefix` are mutually exclusive");
+  const opts: WatchOptions = {};
+  if (args.length === 2) opts.rangeEnd = args[1]!;
+  if (f.bool("prefix")) opts.prefix = true;
+  if (f.int("rev") > 0) opts.startRevision = f.int("rev");
+  if (f.bool("prev-kv")) opts.prevKv = true;
+  return { key: args[0]!, opts };
+}
+
+/** Prints every response of these watches until interrupted; a canceled watch ends the command as etcdctl's does. */
+async function printWatch(ctx: Ctx, p: Printer, list: { key: string; opts: WatchOptions }[]): Promise<void> {
+  const c = ctx.client();
+  const runs = list.map(async ({ key, opts }) => {
+    const w = c.watch(key, { ...opts, signal: ctx.io.interrupt });
+    try {
+      for await (const r of w) if (r.events.length > 0) p.watch(r);
+    } catch (e) {
+      ctx.io.err(`watch was canceled (${errText(e)})\n`);
+      // etcdctl prints the cancel response too (only the json and fields formats show it).
+      if (isWatchCompacted(e) && e.header) p.watch({ header: e.header, events: [], progress: false }, e.compactRevision);
+    }
+  });
+  await Promise.all(runs);
+  c.close();
+  if (!ctx.io.interrupt?.aborted) fail(Exit.Interrupted, "watch is canceled by the server");
+}
+
+async function watchInteractive(ctx: Ctx, p: Printer): Promise<void> {
+  const running: Promise<void>[] = [];
+  for (;;) {
+    const { line, eof } = await ctx.io.stdin.readLine();
+    if (eof) fail(Exit.InvalidInput, "Error reading watch request line: EOF");
+    const l = line.replace(/\n$/, "");
+    const words = argify(l);
+    if (words[0] !== "watch") {
+      ctx.io.err(`Invalid command ${l} (only support watch)\n`);
+      continue;
+    }
+    if (words.length < 2) {
+      ctx.io.err(`Invalid command ${l} (command type or key is not provided)\n`);
+      continue;
+    }
+    const f = new Flags(WATCH_FLAGS);
+    try {
+      running.push(printWatch(ctx, p, [watchArgs(parseArgs(words.slice(1), f), f)]).catch(() => {}));
+    } catch (e) {
+      ctx.io.err(`Invalid command ${l} (${e instanceof CliExit ? e.text : String(e)})\n`);
+    }
+  }
+}
+
+/** Waits for SIGINT / SIGTERM, or fails with `lostText` when `lost` aborts first. */
+async function untilInterrupted(ctx: Ctx, lost: AbortSignal, lostText: string): Promise<void> {
+  await new Promise<void>((resolve) => {
+    if (ctx.io.interrupt?.aborted || lost.aborted) return resolve();
+    ctx.io.interrupt?.addEventListener("abort", () => resolve(), { once: true });
+    lost.addEventListener("abort", () => resolve(), { once: true });
+  });
+  if (lost.aborted && !ctx.io.interrupt?.aborted) fail(Exit.Error, lostText);
+}
+
+function memberIdArg(ctx: Ctx): string {
+  if (ctx.args.length !== 1) fail(Exit.BadArgs, "member ID is not provided");
+  const s = ctx.args[0]!;
+  if (!/^[0-9a-fA-F]+$/.test(s)) fail(Exit.BadArgs, `bad member ID arg (strconv.ParseUint: parsing ${goQuote(s)}: invalid syntax), expecting ID in Hex`);
+  const v = BigInt(`0x${s}`);
+  if (v > 0xffffffffffffffffn) fail(Exit.BadArgs, `bad member ID arg (strconv.ParseUint: parsing ${goQuote(s)}: value out of range), expecting ID in Hex`);
+  return v.toString();
+}
+
 const COMMANDS: Command[] = [
   {
     name: "get",
@@ -681,12 +767,141 @@ const COMMANDS: Command[] = [
     short: "Membership related commands",
     sub: [
       {
+        name: "add",
+        usage: "add <memberName> [options]",
+        short: "Adds a member into the cluster",
+        flags: [
+          { name: "peer-urls", kind: "string", def: "", usage: "comma separated peer URLs for the new member." },
+          { name: "learner", kind: "bool", def: "false", usage: "indicates if the new member is raft learner" },
+        ],
+        run: async (ctx) => {
+          if (ctx.args.length < 1) fail(Exit.BadArgs, "member name not provided");
+          if (ctx.args.length > 1) fail(Exit.BadArgs, `too many arguments, did you mean --peer-urls=${ctx.args.slice(1).join(",")}`);
+          const urls = ctx.flags.str("peer-urls").split(",").filter((u) => u !== "");
+          if (urls.length === 0) fail(Exit.BadArgs, "member peer urls not provided");
+          const p = ctx.printer();
+          const r = await call(memberAdd(ctx.client().conn, urls, { isLearner: ctx.flags.bool("learner"), timeout: ctx.timeout() }));
+          p.memberAdd(ctx.args[0]!, urls, r);
+        },
+      },
+      {
+        name: "remove",
+        usage: "remove <memberID>",
+        short: "Removes a member from the cluster",
+        run: async (ctx) => {
+          const id = memberIdArg(ctx);
+          const p = ctx.printer();
+          p.memberChange("removed from", id, await call(memberRemove(ctx.client().conn, id, { timeout: ctx.timeout() })));
+        },
+      },
+      {
+        name: "promote",
+        usage: "promote <memberID>",
+        short: "Promotes a non-voting member in the cluster",
+        run: async (ctx) => {
+          const id = memberIdArg(ctx);
+          const p = ctx.printer();
+          p.memberChange("promoted in", id, await call(memberPromote(ctx.client().conn, id, { timeout: ctx.timeout() })));
+        },
+      },
+      {
         name: "list",
         usage: "list",
         short: "Lists all members in the cluster",
         run: async (ctx) => {
           const p = ctx.printer();
           p.memberList(await call(ctx.client().memberList({ timeout: ctx.timeout() })));
+        },
+      },
+    ],
+  },
+  {
+    name: "watch",
+    usage: "watch [options] [key or prefix] [range_end] [--] [exec-command arg1 arg2 ...]",
+    short: "Watches events stream on keys or prefixes",
+    flags: WATCH_FLAGS,
+    run: async (ctx) => {
+      const p = ctx.printer();
+      ctx.io.defaultSignals?.();
+      if (ctx.flags.bool("interactive")) return watchInteractive(ctx, p);
+      const w = watchArgs(ctx.args, ctx.flags);
+      await printWatch(ctx, p, [w]);
+    },
+  },
+  {
+    name: "lock",
+    usage: "lock <lockname> [exec-command arg1 arg2 ...]",
+    short: "Acquires a named lock",
+    flags: [{ name: "ttl", kind: "int", def: "10", usage: "timeout for session" }],
+    run: async (ctx) => {
+      if (ctx.args.length === 0) fail(Exit.BadArgs, "lock takes a lock name argument and an optional command to execute");
+      const c = ctx.client();
+      const held = await call(c.lock(ctx.args[0]!, { ttl: ctx.flags.int("ttl"), signal: ctx.io.interrupt }));
+      if (ctx.args.length > 1) {
+        if (!ctx.io.exec) fail(Exit.Error, "cannot run commands here");
+        const code = await ctx.io.exec!(ctx.args.slice(1), { ETCD_LOCK_KEY: new TextDecoder().decode(held.key), ETCD_LOCK_REV: String(held.revision) });
+        await call(held.unlock());
+        if (code !== 0) fail(Exit.Error, `exit status ${code}`);
+        return;
+      }
+      const got = await call(c.range(held.key, { timeout: ctx.timeout() }));
+      if (got.kvs.length === 0) fail(Exit.Error, "lock lost on init");
+      ctx.printer().get(got);
+      await untilInterrupted(ctx, held.lost, "session expired");
+      await call(held.unlock());
+    },
+  },
+  {
+    name: "elect",
+    usage: "elect <election-name> [proposal]",
+    short: "Observes and participates in leader election",
+    flags: [{ name: "listen", short: "l", kind: "bool", def: "false", usage: "observation mode" }],
+    run: async (ctx) => {
+      if (ctx.args.length !== 1 && ctx.args.length !== 2) fail(Exit.BadArgs, "elect takes one election name argument and an optional proposal argument");
+      const listen = ctx.flags.bool("listen");
+      if (listen && ctx.args.length === 2) fail(Exit.BadArgs, "proposal given but -l is set");
+      if (!listen && ctx.args.length === 1) fail(Exit.BadArgs, "no proposal argument but -l not set");
+      const c = ctx.client();
+      const p = ctx.printer();
+      if (listen) {
+        try {
+          for await (const kv of c.observe(ctx.args[0]!, { signal: ctx.io.interrupt })) p.keyValue(kv);
+        } catch (e) {
+          fail(Exit.Error, errText(e));
+        }
+        if (!ctx.io.interrupt?.aborted) fail(Exit.Error, "observe channel closed");
+        return;
+      }
+      const lead = await call(c.campaign(ctx.args[0]!, ctx.args[1]!, { signal: ctx.io.interrupt }));
+      const kv = (await call(c.range(lead.key, { timeout: ctx.timeout() }))).kvs[0];
+      if (kv) p.keyValue(kv);
+      await untilInterrupted(ctx, lead.lost, "elect: session expired");
+      await call(lead.resign());
+    },
+  },
+  {
+    name: "alarm",
+    usage: "alarm <subcommand>",
+    short: "Alarm related commands",
+    sub: [
+      {
+        name: "disarm",
+        usage: "disarm",
+        short: "Disarms all alarms",
+        run: async (ctx) => {
+          if (ctx.args.length !== 0) fail(Exit.BadArgs, "alarm disarm command accepts no arguments");
+          const p = ctx.printer();
+          p.alarms(await call(alarm(ctx.client().conn, "DEACTIVATE", { timeout: ctx.timeout() })));
+        },
+      },
+      {
+        name: "list",
+        usage: "list",
+        short: "Lists all alarms",
+        run: async (ctx) => {
+          if (ctx.args.length !== 0) fail(Exit.BadArgs, "alarm list command accepts no arguments");
+          const p = ctx.printer();
+          p.alarms(await call(alarm(ctx.client().conn, "GET", { timeout: ctx.timeout() })));
         },
       },
     ],

@@ -1,5 +1,6 @@
 // The CLI's I/O on a Node process: stdout/stderr writes and a line reader over stdin.
 
+import { spawn } from "node:child_process";
 import type { Input, Io } from "./main.ts";
 
 export function stdinReader(stream: NodeJS.ReadableStream = process.stdin): Input {
@@ -38,7 +39,20 @@ export function stdinReader(stream: NodeJS.ReadableStream = process.stdin): Inpu
 }
 
 export function nodeIo(): Io {
+  const interrupt = new AbortController();
+  const onSignal = () => interrupt.abort();
+  for (const sig of ["SIGINT", "SIGTERM"] as const) process.once(sig, onSignal);
   return {
+    interrupt: interrupt.signal,
+    defaultSignals: () => {
+      for (const sig of ["SIGINT", "SIGTERM"] as const) process.off(sig, onSignal);
+    },
+    exec: (argv, env) =>
+      new Promise((resolve) => {
+        const child = spawn(argv[0]!, argv.slice(1), { stdio: "inherit", env: { ...process.env, ...env } });
+        child.on("error", () => resolve(127));
+        child.on("exit", (code) => resolve(code ?? 1));
+      }),
     out: (s) => void process.stdout.write(s),
     err: (s) => void process.stderr.write(s),
     stdin: stdinReader(),

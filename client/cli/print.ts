@@ -6,7 +6,8 @@
 import { toBase64 } from "../src/bytes.ts";
 import type { DeleteResult, PutResult, RangeResult, ResponseOp, TxnResult } from "../src/kv.ts";
 import type { GrantResult, KeepAliveResult, LeasesResult, TimeToLiveResult } from "../src/lease.ts";
-import type { Member, StatusResult } from "../src/maintenance.ts";
+import type { Alarm, Member, StatusResult } from "../src/maintenance.ts";
+import type { WatchResponse } from "../src/watch.ts";
 import { type KeyValue, type ResponseHeader, leaseIdToHex } from "../src/types.ts";
 import { Raw, goJson, goQuote, goQuoteBytes, goStringSlice, humanizeBytes, renderTable } from "./gofmt.ts";
 
@@ -41,6 +42,16 @@ function kvJson(kv: KeyValue) {
     lease: big(kv.lease),
   };
 }
+
+/** Go's %16x: hex, space-padded to 16. */
+const hex16 = (id: string) => BigInt.asUintN(64, BigInt(id)).toString(16).padStart(16, " ");
+const memberJson = (m: Member) => ({
+  ID: big(m.id),
+  name: m.name || undefined,
+  peerURLs: m.peerURLs.length ? m.peerURLs : undefined,
+  clientURLs: m.clientURLs.length ? m.clientURLs : undefined,
+  isLearner: nzb(m.isLearner),
+});
 
 const kvsJson = (kvs: KeyValue[]) => (kvs.length === 0 ? undefined : kvs.map(kvJson));
 
@@ -304,6 +315,62 @@ export class Printer {
     };
     if (this.rpc(json, fields)) return;
     for (const row of rows) this.line(row.join(", "));
+  }
+
+  /** One watch response: etcdctl's printWatchCh through its printer. */
+  watch(r: WatchResponse, compactRevision = 0): void {
+    if (this.format === "json") {
+      const events = r.events.map((e) => ({ type: e.type === "delete" ? 1 : undefined, kv: kvJson(e.kv), prev_kv: e.prevKv ? kvJson(e.prevKv) : undefined }));
+      // A canceled response has an empty (not nil) event list.
+      const canceled = compactRevision > 0;
+      this.json({ Header: headerFields(r.header), Events: events.length || canceled ? events : null, CompactRevision: compactRevision, Canceled: canceled, Created: false });
+      return;
+    }
+    if (this.format === "fields") {
+      this.fHdr(r.header);
+      for (const e of r.events) {
+        this.line(`"Type" : ${e.type === "delete" ? "DELETE" : "PUT"}`);
+        if (e.prevKv) this.fKv("Prev", e.prevKv);
+        this.fKv("", e.kv);
+      }
+      return;
+    }
+    if (this.format !== "simple") throw new UnsupportedFormat(`${this.format} not supported as output format`);
+    for (const e of r.events) {
+      this.line(e.type === "delete" ? "DELETE" : "PUT");
+      if (e.prevKv) this.kv(e.prevKv);
+      this.kv(e.kv);
+    }
+  }
+
+  /** A key and value as `get` prints them (lock and elect show their key this way). */
+  keyValue(kv: KeyValue): void {
+    this.kv(kv);
+  }
+
+  memberChange(verb: "removed from" | "promoted in", id: string, r: { header: ResponseHeader; members: Member[] }): void {
+    if (this.rpc(() => ({ header: headerFields(r.header), members: r.members.length ? r.members.map(memberJson) : undefined }))) return;
+    this.line(`Member ${hex16(id)} ${verb} cluster ${hex16(r.header.clusterId)}`);
+  }
+
+  memberAdd(name: string, peerURLs: string[], r: { header: ResponseHeader; member: Member; members: Member[] }): void {
+    const json = () => ({ header: headerFields(r.header), member: memberJson(r.member), members: r.members.length ? r.members.map(memberJson) : undefined });
+    if (this.rpc(json)) return;
+    this.line(`Member ${hex16(r.member.id)} added to cluster ${hex16(r.header.clusterId)}`);
+    const conf: string[] = [];
+    for (const m of r.members) for (const u of m.peerURLs) conf.push(`${m.id === r.member.id ? name : m.name}=${u}`);
+    this.line("");
+    this.line(`ETCD_NAME=${goQuote(name)}`);
+    this.line(`ETCD_INITIAL_CLUSTER=${goQuote(conf.join(","))}`);
+    this.line(`ETCD_INITIAL_ADVERTISE_PEER_URLS=${goQuote(peerURLs.join(","))}`);
+    this.line(`ETCD_INITIAL_CLUSTER_STATE="existing"`);
+  }
+
+  alarms(r: { header: ResponseHeader; alarms: Alarm[] }): void {
+    // etcdctl 3.4 prints an alarm answer without its header.
+    const json = () => ({ alarms: r.alarms.length ? r.alarms.map((a) => ({ memberID: big(a.memberId), alarm: a.alarm === "NOSPACE" ? 1 : a.alarm === "CORRUPT" ? 2 : undefined })) : undefined });
+    if (this.rpc(json)) return;
+    for (const a of r.alarms) this.line(`memberID:${a.memberId} alarm:${a.alarm} `);
   }
 
   endpointStatus(list: { ep: string; resp: StatusResult }[]): void {

@@ -99,3 +99,55 @@ export async function authenticate(c: Conn, name: string, password: string, o: E
   const r = await c.transport.request<{ header?: RawHeader; token?: string }>("/v3/auth/authenticate", { name, password }, { ...o, idempotent: true });
   return { header: decodeHeader(r.header), token: r.token ?? "" };
 }
+
+type RawMemberRec = { ID?: string; name?: string; peerURLs?: string[]; clientURLs?: string[]; isLearner?: boolean };
+const decodeMember = (m: RawMemberRec): Member => ({
+  id: id64(m.ID),
+  name: m.name ?? "",
+  peerURLs: m.peerURLs ?? [],
+  clientURLs: m.clientURLs ?? [],
+  isLearner: m.isLearner ?? false,
+});
+
+export interface MembersResult {
+  header: ResponseHeader;
+  members: Member[];
+}
+
+/** Adds a member (a learner with `isLearner`); answers the new member and the new membership. */
+export async function memberAdd(c: Conn, peerURLs: string[], o: EndpointOptions & { isLearner?: boolean } = {}): Promise<MembersResult & { member: Member }> {
+  const req: Record<string, unknown> = { peerURLs };
+  if (o.isLearner) req.isLearner = true;
+  const r = await c.transport.request<{ header?: RawHeader; member?: RawMemberRec; members?: RawMemberRec[] }>("/v3/cluster/member/add", req, o);
+  return { header: decodeHeader(r.header), member: decodeMember(r.member ?? {}), members: (r.members ?? []).map(decodeMember) };
+}
+
+async function memberById(c: Conn, path: string, id: string, o: EndpointOptions): Promise<MembersResult> {
+  const r = await c.transport.request<{ header?: RawHeader; members?: RawMemberRec[] }>(path, { ID: id }, o);
+  return { header: decodeHeader(r.header), members: (r.members ?? []).map(decodeMember) };
+}
+
+/** Removes the member with this ID (decimal string). */
+export const memberRemove = (c: Conn, id: string, o: EndpointOptions = {}) => memberById(c, "/v3/cluster/member/remove", id, o);
+/** Promotes a learner that has caught up with the leader. */
+export const memberPromote = (c: Conn, id: string, o: EndpointOptions = {}) => memberById(c, "/v3/cluster/member/promote", id, o);
+
+export interface Alarm {
+  memberId: string;
+  alarm: string;
+}
+
+/** Lists alarms ("GET"), or disarms one (or, given none, every alarm) with "DEACTIVATE". */
+export async function alarm(c: Conn, action: "GET" | "DEACTIVATE", o: EndpointOptions & { memberId?: string; alarm?: string } = {}): Promise<{ header: ResponseHeader; alarms: Alarm[] }> {
+  const call = async (body: Record<string, unknown>) => {
+    const r = await c.transport.request<{ header?: RawHeader; alarms?: { memberID?: string; alarm?: string }[] }>("/v3/maintenance/alarm", body, { ...o, idempotent: action === "GET" });
+    return { header: decodeHeader(r.header), alarms: (r.alarms ?? []).map((a) => ({ memberId: id64(a.memberID), alarm: a.alarm ?? "NONE" })) };
+  };
+  if (action === "GET") return call({ action: "GET" });
+  if (o.memberId || o.alarm) return call({ action: "DEACTIVATE", memberID: o.memberId ?? "0", alarm: o.alarm ?? "NONE" });
+  // clientv3's AlarmDisarm with no member: disarm every raised alarm, answer the list.
+  const all = await call({ action: "GET" });
+  let header = all.header;
+  for (const a of all.alarms) header = (await call({ action: "DEACTIVATE", memberID: a.memberId, alarm: a.alarm })).header;
+  return { header, alarms: all.alarms };
+}

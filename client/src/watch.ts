@@ -41,10 +41,13 @@ export interface WatchOptions extends KeyRangeOptions {
 /** The watch's start revision has been compacted: read again, then watch from that read's revision + 1. */
 export class WatchCompactedError extends EtcdError {
   readonly compactRevision: number;
-  constructor(compactRevision: number) {
+  /** The header of the server's cancel response. */
+  readonly header: ResponseHeader | undefined;
+  constructor(compactRevision: number, header?: ResponseHeader) {
     super("etcdserver: mvcc: required revision has been compacted", { code: GrpcCode.OutOfRange });
     this.name = "WatchCompactedError";
     this.compactRevision = compactRevision;
+    this.header = header;
   }
 }
 
@@ -282,7 +285,7 @@ class Registry implements StreamUser {
     }
     if (r.canceled) {
       const compact = num(r.compact_revision);
-      if (compact > 0) this.remove(w, new WatchCompactedError(compact));
+      if (compact > 0) this.remove(w, new WatchCompactedError(compact, header));
       else if (w.canceling) this.remove(w, undefined);
       else this.remove(w, new EtcdError(r.cancel_reason || "watch canceled by the server", { code: GrpcCode.Canceled }));
       return;

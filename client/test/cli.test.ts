@@ -20,7 +20,7 @@ interface Result {
   code: number;
 }
 
-function exec(file: string, args: string[], env: Record<string, string>, stdin?: string): Promise<Result> {
+function exec(file: string, args: string[], env: Record<string, string>, stdin?: string, interruptAfter?: number): Promise<Result> {
   return new Promise((resolve) => {
     const child = execFile(file, args, { env: { PATH: process.env.PATH ?? "", ...env }, timeout: 20_000 }, (err, stdout, stderr) => {
       const code = err ? (typeof (err as { code?: unknown }).code === "number" ? ((err as { code: number }).code) : 1) : 0;
@@ -28,14 +28,16 @@ function exec(file: string, args: string[], env: Record<string, string>, stdin?:
     });
     child.stdin!.on("error", () => {}); // the command may exit without reading stdin
     child.stdin!.end(stdin ?? "");
+    // Streaming verbs (watch, lock, elect) run until interrupted, as from a terminal.
+    if (interruptAfter) setTimeout(() => child.kill("SIGINT"), interruptAfter);
   });
 }
 
 let A: TestServer; // etcdctl's server
 let B: TestServer; // etcdoctl's server
 
-const etcdctl = (args: string[], stdin?: string) => exec(ETCDCTL, args, { ETCDCTL_API: "3", ETCDCTL_ENDPOINTS: A.hostPort }, stdin);
-const etcdoctl = (args: string[], stdin?: string) => exec(NODE, [BIN, ...args], { ETCDCTL_ENDPOINTS: B.hostPort }, stdin);
+const etcdctl = (args: string[], stdin?: string, ms?: number) => exec(ETCDCTL, args, { ETCDCTL_API: "3", ETCDCTL_ENDPOINTS: A.hostPort }, stdin, ms);
+const etcdoctl = (args: string[], stdin?: string, ms?: number) => exec(NODE, [BIN, ...args], { ETCDCTL_ENDPOINTS: B.hostPort }, stdin, ms);
 
 /** Per side: IDs seen so far, replaced by stable names so the two clusters compare. */
 class Names {
@@ -54,6 +56,11 @@ class Names {
     const name = `LEASE${++this.leases}`;
     this.map.set(hex, name);
     this.map.set(dec, name);
+  }
+  memberHex(): string {
+    for (const [k, v] of this.map) if (v === "NEWMEMBER" && /^[0-9a-f]+$/.test(k) && /[a-f]/.test(k)) return k;
+    for (const [k, v] of this.map) if (v === "NEWMEMBER" && k.length <= 16) return k;
+    throw new Error("no new member yet");
   }
   hexOf(name: string): string {
     for (const [k, v] of this.map) if (v === name && /[a-f]/.test(k) === false && k.length === 16) return k;
@@ -79,7 +86,16 @@ class Names {
       this.map.set(BigInt(id).toString(16), name);
     }
   }
+  /** A peer URL this side's server accepts for a member that never starts. */
+  newPeer(): string {
+    return this.server.kind === "etcdo" ? "etcdo://default/m9" : "http://127.0.0.1:1";
+  }
   learn(out: string): void {
+    for (const m of out.matchAll(/Member +([0-9a-f]+) added to cluster/g)) {
+      this.map.set(m[1]!, "NEWMEMBER");
+      this.map.set(BigInt(`0x${m[1]}`).toString(), "NEWMEMBER");
+    }
+    this.map.set(this.newPeer(), "NEWPEER");
     for (const m of out.matchAll(/lease ([0-9a-f]{16}) granted/g)) this.lease(m[1]!);
     for (const m of out.matchAll(/"ID":(\d+),"TTL"|"ID" : (\d+)\n"TTL"/g)) this.lease(BigInt(m[1] ?? m[2]!).toString(16).padStart(16, "0"));
   }
@@ -106,6 +122,12 @@ class Names {
       .replace(/"ttl":\d+/g, '"ttl":N')
       .replace(/^"TTL" : \d+$/gm, '"TTL" : N')
       .replace(/^\{"level":.*\n/gm, "")
+      // Lock and election keys end in their session lease's ID (unpadded hex).
+      .replace(/^([\w-]+)\/[0-9a-f]{8,16}$/gm, "$1/LEASE")
+      // The new member's place among the members follows its random ID.
+      .replace(/^ETCD_INITIAL_CLUSTER="(.*)"$/gm, (_, list: string) => `ETCD_INITIAL_CLUSTER="${list.split(",").map((e) => e.replace(/^[^=]*=PEERURL$/, "NAME=PEERURL")).sort().join(",")}"`)
+      // %16x pads IDs to 16 columns: the two clusters' IDs differ in length.
+      .replace(/^Member +(\S+) (added to|removed from|promoted in) cluster +/gm, "Member $1 $2 cluster ")
       .replace(/etcdctl/g, "etcdoctl");
   }
 }
@@ -133,16 +155,33 @@ interface Step {
   firstErrLine?: boolean;
   /** Do not compare stdout (cobra prints usage there for flag errors). */
   ignoreStdout?: boolean;
+  /** A streaming verb: send SIGINT after this many ms. */
+  interruptAfter?: number;
+  /** Commands (etcdctl's own, on each side) run while the streaming verb runs. */
+  meanwhile?: string[];
 }
 
 function split(args: string, names: Names): string[] {
   // Words separated by spaces; '...' keeps spaces; $LEASEn is that side's lease ID in hex.
   const words = args.match(/'[^']*'|\S+/g) ?? [];
-  return words.map((w) => (w.startsWith("'") ? w.slice(1, -1) : w)).map((w) => w.replace(/\$(LEASE\d+)/g, (_, n: string) => names.hexOf(n)));
+  return words
+    .map((w) => (w.startsWith("'") ? w.slice(1, -1) : w))
+    .map((w) => w.replace(/\$(LEASE\d+)/g, (_, n: string) => names.hexOf(n)))
+    .map((w) => w.replace("$NEWPEER", names.newPeer()).replace("$NEWMEMBER", () => names.memberHex()));
 }
 
 async function runStep(step: Step): Promise<{ a: Result; b: Result }> {
-  const [a, b] = await Promise.all([etcdctl(split(step.args, na), step.stdin), etcdoctl(split(step.args, nb), step.stdin)]);
+  const meanwhile = async (run: (args: string[]) => Promise<Result>, names: Names) => {
+    await new Promise((r) => setTimeout(r, 1500));
+    for (const m of step.meanwhile ?? []) await run(split(m, names));
+  };
+  const [a, b] = await Promise.all([
+    etcdctl(split(step.args, na), step.stdin, step.interruptAfter),
+    etcdoctl(split(step.args, nb), step.stdin, step.interruptAfter),
+    step.meanwhile ? meanwhile((x) => etcdctl(x), na) : undefined,
+    // etcdo has no gRPC: its side writes with etcdoctl.
+    step.meanwhile ? meanwhile((x) => etcdoctl(x), nb) : undefined,
+  ]);
   na.learn(a.stdout);
   nb.learn(b.stdout);
   const norm = (r: Result, n: Names): Result => {
@@ -313,6 +352,51 @@ describe.skipIf(!existsSync(ETCDCTL))("etcdoctl matches etcdctl 3.4", () => {
     { args: "get c --rev=2" },
     { args: "compaction 4 --physical -w json" },
     { args: "get c --rev=4 --print-value-only" },
+  ]);
+
+  script("watch", [
+    { args: "put w1 a" },
+    { args: "put w1 b" },
+    { args: "del w1" },
+    { args: "put w2 c" },
+    { args: "watch w1 --rev=1", interruptAfter: 1500 },
+    { args: "watch w1 --rev=1 --prev-kv", interruptAfter: 1500 },
+    { args: "watch w --prefix --rev=1 -w json", interruptAfter: 1500 },
+    { args: "watch w1 w3 --rev=1 -w fields", interruptAfter: 1500 },
+    { args: "watch w1 --hex --rev=2", interruptAfter: 1500 },
+    { args: "watch live --prefix --prev-kv", interruptAfter: 3500, meanwhile: ["put live/a 1", "put live/a 2", "del live/a"] },
+    { args: "compaction 3" },
+    { args: "watch w1 --rev=2" },
+    { args: "watch" },
+    { args: "watch --prefix a b" },
+    { args: "watch -i" },
+  ]);
+
+  script("lock, elect, alarm", [
+    { args: "lock mylock", interruptAfter: 1500 },
+    { args: "lock mylock --ttl=5 -w json", interruptAfter: 1500, ignoreStdout: true },
+    { args: "lock mylock -- sh -c 'echo ${ETCD_LOCK_KEY%/*} $((ETCD_LOCK_REV > 0))'" },
+    { args: "lock" },
+    { args: "elect myelection proposal1", interruptAfter: 1500 },
+    { args: "elect -l myelection", interruptAfter: 1000 },
+    { args: "elect" },
+    { args: "elect a" },
+    { args: "elect -l a b" },
+    { args: "alarm list" },
+    { args: "alarm list -w json" },
+    { args: "alarm disarm" },
+  ]);
+
+  script("member add, promote, remove", [
+    { args: "member add" },
+    { args: "member add newbie" },
+    { args: "member add newbie --peer-urls=$NEWPEER --learner" },
+    // (Promoting it differs on purpose: etcd's new member never starts, etcdo's starts and catches up.)
+    { args: "member remove $NEWMEMBER" },
+    { args: "member remove" },
+    { args: "member remove zz" },
+    { args: "member remove 1234" },
+    { args: "member promote 1234" },
   ]);
 
   script("cluster", [
