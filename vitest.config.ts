@@ -24,6 +24,9 @@ export default defineConfig({
         test: {
           name: "workers",
           include: ["test/workers/**/*.test.ts"],
+          // Clusters are driven by running alarms on demand; an election is a few hundred
+          // alarm runs, which a busy 2-core machine can stretch past vitest's default 5 s.
+          testTimeout: 30_000,
         },
       },
       {

@@ -1,11 +1,11 @@
 // Member Durable Objects as a raft cluster in workerd: requests over DO RPC on any member,
 // durability across eviction and crash, lease expiry decided by the leader and applied
 // through the log. Time advances only by running alarms on demand.
-import { evictDurableObject, runInDurableObject } from "cloudflare:test";
+import { runInDurableObject } from "cloudflare:test";
 import { describe, expect, it } from "vitest";
 import type { Member } from "../../src/member/member.ts";
 import type { MemberStatus } from "../../src/member/rpc.ts";
-import { electLeader, ok, put, range, stubs, tickAll } from "./cluster_support.ts";
+import { electLeader, evict, ok, put, range, stubs, tickAll } from "./cluster_support.ts";
 
 const dec = new TextDecoder();
 
@@ -17,7 +17,7 @@ describe("member cluster", () => {
     const p1 = ok<{ header: { revision: number } }>(await s[follower]!.unary("Put", put("a", "1")));
     const p2 = ok<{ header: { revision: number } }>(await s[leader]!.unary("Put", put("a", "2")));
     expect([p1.header.revision, p2.header.revision]).toEqual([2, 3]);
-    for (const stub of Object.values(s)) await evictDurableObject(stub);
+    for (const stub of Object.values(s)) await evict(stub);
     await electLeader(s);
     for (const stub of Object.values(s)) {
       const r = ok<{ kvs: { value: Uint8Array; version: number; createRevision: number }[]; count: number }>(

@@ -2,11 +2,11 @@
 // their watches across eviction, the multiplexed socket carries watch and keepalive, bad
 // frames are answered without harm, HTTP streams, progress ticks. Nothing waits on time:
 // every wait is for a message.
-import { evictDurableObject, runInDurableObject } from "cloudflare:test";
+import { runInDurableObject } from "cloudflare:test";
 import { describe, expect, it } from "vitest";
 import type { Member } from "../../src/member/member.ts";
 import type { WatchHost } from "../../src/member/watch_host.ts";
-import { electLeader, ok, put, stubs } from "./cluster_support.ts";
+import { electLeader, evict, ok, put, stubs } from "./cluster_support.ts";
 
 const b64 = (s: string) => btoa(s);
 const unb64 = (s: string) => atob(s);
@@ -65,7 +65,7 @@ describe("watch on a member", () => {
     ok(await s[follower]!.unary("Put", put("k", "1")));
     expect(events((await c.take(1))[0])).toEqual(["PUT k@2"]);
 
-    await evictDurableObject(s[follower]!);
+    await evict(s[follower]!);
     await electLeader(s);
     ok(await s[leader]!.unary("Put", put("k", "2")));
     ok(await s[leader]!.unary("Put", put("p/x", "1")));
