@@ -74,7 +74,13 @@ describe("cluster API on members", () => {
     expect(failed(await s.m4.cluster("MemberList", {})).message).toBe("etcdserver: rpc not supported for learner");
     expect(ok<StatusResponse>(await s.m4.cluster("Status", {})).isLearner).toBe(true);
 
-    // Started: the learner published its name through the log; every member lists the same.
+    // Started: the learner publishes its name through the log (retried every few ticks until
+    // applied); then every member lists the same.
+    for (let i = 0; i < 60; i++) {
+      await converge(s);
+      const listed = ok<MembersResponse>(await L.cluster("MemberList", {})).members.find((m) => m.id === idOf(cluster, "m4"));
+      if (listed?.name === "m4") break;
+    }
     await converge(s);
     const lists = await Promise.all(Object.keys(s).filter((m) => m !== "m4").map(async (m) => ok<MembersResponse>(await s[m]!.cluster("MemberList", {})).members));
     for (const l of lists) expect(l).toEqual(lists[0]);
