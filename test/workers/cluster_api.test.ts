@@ -3,12 +3,17 @@
 // until in sync, is promoted and removed; etcd's refusals; status and hash fields. Time
 // advances only by running alarms on demand.
 import { env } from "cloudflare:workers";
-import { describe, expect, it } from "vitest";
+import { reset } from "cloudflare:test";
+import { afterAll, describe, expect, it } from "vitest";
 import type { Member } from "../../src/member/member.ts";
 import type { MemberStatus, UnaryResult } from "../../src/member/rpc.ts";
 import type { HashResponse, MemberAddResponse, MembersResponse, StatusResponse } from "../../src/member/cluster_admin.ts";
 import { fnv1a64 } from "../../src/member/identity.ts";
 import { electLeader, ok, put, range, stubs, tickAll } from "./cluster_support.ts";
+
+// Members keep ticking on real alarms: stop them before the file's environment is torn down
+// (an alarm running then leaves vitest an RPC pending at teardown).
+afterAll(() => reset());
 
 type Stubs = Record<string, DurableObjectStub<Member>>;
 const stub = (cluster: string, m: string) => env.MEMBER.getByName(`${cluster}/${m}`) as DurableObjectStub<Member>;

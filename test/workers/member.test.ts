@@ -1,11 +1,15 @@
 // Member Durable Objects as a raft cluster in workerd: requests over DO RPC on any member,
 // durability across eviction and crash, lease expiry decided by the leader and applied
 // through the log. Time advances only by running alarms on demand.
-import { runInDurableObject } from "cloudflare:test";
-import { describe, expect, it } from "vitest";
+import { runInDurableObject, reset } from "cloudflare:test";
+import { afterAll, describe, expect, it } from "vitest";
 import type { Member } from "../../src/member/member.ts";
 import type { MemberStatus } from "../../src/member/rpc.ts";
 import { electLeader, evict, ok, put, range, stubs, tickAll } from "./cluster_support.ts";
+
+// Members keep ticking on real alarms: stop them before the file's environment is torn down
+// (an alarm running then leaves vitest an RPC pending at teardown).
+afterAll(() => reset());
 
 const dec = new TextDecoder();
 

@@ -3,11 +3,16 @@
 // a member cut off while the others write past the compaction point, and a learner added
 // after it, are caught up by a snapshot shipped in chunks, then keep applying from the log.
 import { env } from "cloudflare:workers";
-import { describe, expect, it } from "vitest";
+import { reset } from "cloudflare:test";
+import { afterAll, describe, expect, it } from "vitest";
 import type { HashKVResponse } from "../../src/member/cluster_admin.ts";
 import type { Member } from "../../src/member/member.ts";
 import type { MemberStatus } from "../../src/member/rpc.ts";
 import { electLeader, ok, put, range, stubs, tickAll } from "./cluster_support.ts";
+
+// Members keep ticking on real alarms: stop them before the file's environment is torn down
+// (an alarm running then leaves vitest an RPC pending at teardown).
+afterAll(() => reset());
 
 type Stubs = Record<string, DurableObjectStub<Member>>;
 const url = (cluster: string, m: string) => `etcdo://${cluster}/${m}`;

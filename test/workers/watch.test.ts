@@ -2,13 +2,17 @@
 // their watches across eviction, the multiplexed socket carries watch and keepalive, bad
 // frames are answered without harm, HTTP streams, progress ticks. Nothing waits on time:
 // every wait is for a message.
-import { runInDurableObject } from "cloudflare:test";
-import { describe, expect, it } from "vitest";
+import { runInDurableObject, reset } from "cloudflare:test";
+import { afterAll, describe, expect, it } from "vitest";
 import type { Member } from "../../src/member/member.ts";
 import type { WatchHost } from "../../src/member/watch_host.ts";
 import { electLeader, evict, ok, put, stubs } from "./cluster_support.ts";
 
 import { b64, unb64, Client, openSocket, events } from "./socket_support.ts";
+
+// Members keep ticking on real alarms: stop them before the file's environment is torn down
+// (an alarm running then leaves vitest an RPC pending at teardown).
+afterAll(() => reset());
 
 describe("watch on a member", () => {
   it("answers a bad frame with an error and leaves the socket and its watches alone", async () => {
