@@ -70,6 +70,13 @@ export class MvccStore {
   private readonly compaction: CompactionRunner;
   /** The largest kv_rev id, once read; forgotten whenever SQLite assigns ids itself. */
   private maxRowId: number | undefined;
+  /**
+   * Readers of the change history that may trail the current revision (the watch hub hands
+   * revisions to its watchers after a batch of entries is applied). compact() calls them
+   * before it deletes anything, so a revision applied earlier in the same batch (a delete
+   * whose tombstone the compaction removes) is read before it is gone.
+   */
+  private readonly historyReaders: Array<() => void> = [];
 
   constructor(db: SqlDb, opts: MvccOptions = {}) {
     this.db = db;
@@ -139,12 +146,18 @@ export class MvccStore {
   compact(rev: number, deferPhysical = false): void {
     if (rev <= this.compactMainRev) throw Errors.Compacted;
     if (rev > this.currentRev) throw Errors.FutureRev;
+    for (const read of this.historyReaders) read();
     // One compaction at a time: finish an earlier one first (etcd's FIFO scheduler).
     while (!this.compaction.step()) {}
     this.compactMainRev = rev;
     writeMeta(this.db, "compact_rev", rev);
     this.compaction.schedule(rev);
     if (!deferPhysical) while (!this.compaction.step()) {}
+  }
+
+  /** Registers a history reader that compact() calls first (see historyReaders). */
+  beforeCompaction(read: () => void): void {
+    this.historyReaders.push(read);
   }
 
   /** True while a compaction's physical deletion is unfinished. */

@@ -256,6 +256,47 @@ describe("raft log compaction", () => {
     expect(events).toEqual(Array.from({ length: v.applier.revision() - compactAt + 1 }, (_, i) => compactAt + i));
   });
 
+  it("cancels a watcher whose next revision is the snapshot's compaction revision (its tombstone may be gone)", () => {
+    const c = new Cluster(["m1", "m2", "m3"], 20, 5);
+    c.elect();
+    c.write(3, "w");
+    const victim = c.initial.find((id) => c.nodes.get(id) !== c.leader())!;
+    const v = c.nodes.get(victim)!;
+    const hub = new WatchHub(v.applier.mvcc);
+    const s = hub.openStream();
+    hub.handle(s, {
+      createRequest: {
+        key: enc.encode("w"), rangeEnd: enc.encode("x"), startRevision: 0, progressNotify: false, filters: [], prevKv: false, watchId: 1, fragment: false,
+      },
+    });
+    const run = () => {
+      hub.onApplied();
+      while (hub.step());
+      return s.take().map((q) => q.response);
+    };
+    expect(run().map((r) => [r.watchId, r.created])).toEqual([[1, true]]);
+    const revBefore = v.applier.revision();
+
+    c.isolated.add(victim);
+    const leader = c.leader()!;
+    const del = { key: enc.encode("w0"), rangeEnd: new Uint8Array(0), prevKv: false };
+    expect(leader.propose({ op: "deleteRange", id: c.nextReq++, request: del })).toBeNull();
+    c.settle(6);
+    expect(leader.applier.revision()).toBe(revBefore + 1);
+    // the compaction removes the tombstone at its own revision
+    expect(leader.propose({ op: "compaction", id: c.nextReq++, request: { revision: revBefore + 1, physical: false } })).toBeNull();
+    c.settle(6);
+    c.write(40, "w");
+    c.isolated.delete(victim);
+    c.settle(60);
+    expect(c.snapshotsInstalled.get(victim)).toBe(1);
+    expect(v.applier.mvcc.eventsBetween(revBefore + 1, revBefore + 1, 10).events).toEqual([]);
+    const out = run();
+    expect(out.map((r) => ({ id: r.watchId, canceled: r.canceled, compact: r.compactRevision, events: r.events.length }))).toEqual([
+      { id: 1, canceled: true, compact: revBefore + 1, events: 0 },
+    ]);
+  });
+
   it("stages chunks durably: duplicates are harmless, stale or out-of-order chunks refused, old state intact until install", () => {
     const c = new Cluster(["m1", "m2", "m3"], 20, 5, 256);
     c.elect();

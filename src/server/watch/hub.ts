@@ -36,6 +36,8 @@ export interface WatchSource {
   eventsBetween(fromRev: number, toRev: number, limit: number): { events: Event[]; nextRev: number; done: boolean };
   /** The key as of revision modRevision - 1, unless compacted. */
   prevKv(key: Uint8Array, modRevision: number): KeyValue | undefined;
+  /** Registers a callback run before a compaction deletes history (MvccStore has it). */
+  beforeCompaction?(read: () => void): void;
 }
 
 export const ERR_EMPTY_WATCHER_RANGE = "mvcc: watcher range is empty";
@@ -73,6 +75,9 @@ export class WatchHub {
     this.source = source;
     this.limits = { ...DEFAULT_WATCH_LIMITS, ...limits };
     this.notifiedRev = source.rev();
+    // A compaction applied in the same batch as the revisions before it (a delete whose
+    // tombstone it removes) must not run before the synced watchers were handed them.
+    source.beforeCompaction?.(() => this.onApplied());
   }
 
   openStream(): WatchStream {
@@ -247,10 +252,15 @@ export class WatchHub {
       this.notifiedRev = cur;
       return;
     }
-    if (this.source.compactRev() > this.notifiedRev + 1) {
-      // Revisions they have not seen may be gone (a snapshot replaced the store): the
-      // catch-up path reads what is left, or reports the compaction.
-      for (const w of [...this.synced.watchers]) this.moveTo(w, "unsynced");
+    if (this.source.compactRev() > this.notifiedRev) {
+      // Only a raft snapshot replacing the store gets here (compactions in the apply path
+      // notify first): revisions the synced watchers have not seen may be gone, the
+      // compaction revision's tombstones included. Those that need such a revision are
+      // reported compacted by the catch-up path; the others read what is left.
+      for (const w of [...this.synced.watchers]) {
+        w.displaced = true;
+        this.moveTo(w, "unsynced");
+      }
       this.notifiedRev = cur;
       return;
     }
@@ -355,6 +365,7 @@ export class WatchHub {
         this.unsynced.add(w);
       } else {
         w.state = "synced";
+        w.displaced = false;
         this.synced.add(w);
       }
     }
@@ -370,7 +381,9 @@ export class WatchHub {
     for (const w of this.unsynced.watchers) {
       if (chosen.size >= this.limits.maxWatchersPerSync) break;
       if (!w.sink.hasRoom()) continue;
-      if (w.minRev < compactRev) {
+      // etcd serves a watch from the compaction revision itself; a displaced watcher has
+      // no such promise to rely on (see onApplied).
+      if (w.minRev < compactRev || (w.displaced && w.minRev === compactRev)) {
         if (w.sink.offerCompacted(w, compactRev)) {
           this.unsynced.delete(w);
           w.state = "compacted";
@@ -432,7 +445,10 @@ export class WatchHub {
     if (w.state === "synced") this.synced.delete(w);
     else if (w.state === "unsynced") this.unsynced.delete(w);
     w.state = state;
-    if (state === "synced") this.synced.add(w);
+    if (state === "synced") {
+      w.displaced = false;
+      this.synced.add(w);
+    }
     else this.unsynced.add(w);
   }
 

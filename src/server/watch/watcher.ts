@@ -45,6 +45,11 @@ export class Watcher {
   state: WatcherState = "unsynced";
   /** Set on a progress tick, cleared by events (etcd elides progress after an update). */
   progressDue = true;
+  /**
+   * A raft snapshot replaced the history under this watcher while it was synced: the
+   * revision at the compaction point may have lost its tombstones, so it cannot be read.
+   */
+  displaced = false;
 
   constructor(spec: WatcherSpec, minRev: number, sink: WatcherSink) {
     this.id = spec.id;
