@@ -496,7 +496,12 @@ export async function runWatchCheck(opts: CheckOptions): Promise<CheckReport> {
       // A stream that ended by itself (member failure): resume it as a client would.
       stats.resumes++;
       stats.serverEnds++;
-      setTimeout(() => void openGroup(g, slot).catch((e) => violations.push(`reopen failed: ${e}`)), 50);
+      setTimeout(() => {
+        // Unless something else (a scheduled resume) has reopened the group meanwhile: two
+        // live streams for the same watchers would deliver every event twice.
+        if (conns[slot] !== c) return;
+        void openGroup(g, slot).catch((e) => violations.push(`reopen failed: ${e}`));
+      }, 50);
     });
   };
   await Promise.all(groups.map((g, i) => openGroup(g, i)));
