@@ -2,7 +2,7 @@
 // revision range, plus the prev_kv lookup etcd's watch server does per event.
 import type { Event, KeyValue } from "../server/types.ts";
 import { EMPTY_BYTES } from "../util/bytes.ts";
-import { leaseFromText } from "./kv.ts";
+import { REVISION_COLUMNS, rowToKeyValue, type RevisionRow } from "./kv.ts";
 import type { MvccStore } from "./store.ts";
 
 export interface EventsPage {
@@ -13,45 +13,29 @@ export interface EventsPage {
   done: boolean;
 }
 
-interface Row {
-  [k: string]: number | string | Uint8Array;
-  rev_main: number;
-  rev_sub: number;
-  key: Uint8Array;
-  create_rev: number;
-  version: number;
-  value: Uint8Array;
-  lease: string;
-  tombstone: number;
-}
+const SQL_PAGE = `SELECT ${REVISION_COLUMNS} FROM kv_rev WHERE rev_main >= ?1 AND rev_main <= ?2 ORDER BY rev_main, rev_sub LIMIT ?3`;
+const SQL_REST_OF_REV = `SELECT ${REVISION_COLUMNS} FROM kv_rev WHERE rev_main = ?1 AND rev_sub > ?2 ORDER BY rev_sub`;
 
-const COLS = "rev_main, rev_sub, key, create_rev, version, value, lease, tombstone";
-const SQL_PAGE = `SELECT ${COLS} FROM kv_rev WHERE rev_main >= ?1 AND rev_main <= ?2 ORDER BY rev_main, rev_sub LIMIT ?3`;
-const SQL_REST_OF_REV = `SELECT ${COLS} FROM kv_rev WHERE rev_main = ?1 AND rev_sub > ?2 ORDER BY rev_sub`;
-
-function rowToEvent(r: Row): Event {
+function rowToEvent(r: RevisionRow): Event {
   if (r.tombstone) {
     return {
       type: "DELETE",
       kv: { key: r.key, createRevision: 0, modRevision: r.rev_main, version: 0, value: EMPTY_BYTES, lease: 0n },
     };
   }
-  return {
-    type: "PUT",
-    kv: { key: r.key, createRevision: r.create_rev, modRevision: r.rev_main, version: r.version, value: r.value, lease: leaseFromText(r.lease) },
-  };
+  return { type: "PUT", kv: rowToKeyValue(r) };
 }
 
 export function eventsBetween(store: MvccStore, fromRev: number, toRev: number, limit: number, prevKv: boolean): EventsPage {
   const db = store.db;
   const max = Math.max(1, limit);
-  const rows = db.all<Row>(SQL_PAGE, fromRev, toRev, max);
+  const rows = db.all<RevisionRow>(SQL_PAGE, fromRev, toRev, max);
   let nextRev = toRev + 1;
   let done = true;
   if (rows.length === max) {
     // Never split a revision: finish the last one, stop after it.
     const lastRow = rows[rows.length - 1]!;
-    rows.push(...db.all<Row>(SQL_REST_OF_REV, lastRow.rev_main, lastRow.rev_sub));
+    rows.push(...db.all<RevisionRow>(SQL_REST_OF_REV, lastRow.rev_main, lastRow.rev_sub));
     nextRev = lastRow.rev_main + 1;
     done = nextRev > toRev;
   }

@@ -6,6 +6,7 @@ import { Errors } from "../server/errors.ts";
 import { utf8 } from "../util/bytes.ts";
 import type { SqlDb } from "../util/sql.ts";
 import { crc32c } from "./crc32c.ts";
+import { REVISION_COLUMNS, type RevisionRow } from "./kv.ts";
 
 export interface HashKVResult {
   hash: number;
@@ -17,23 +18,11 @@ export interface HashKVResult {
 const PAGE = 512;
 // Rows <= ?3 after (?1, ?2); a row at or below the compaction revision ?4 counts only if
 // compaction keeps it (newest <= ?4 of its key, not a tombstone).
-const SQL_PAGE = `SELECT rev_main, rev_sub, key, create_rev, version, value, lease, tombstone FROM kv_rev r
+const SQL_PAGE = `SELECT ${REVISION_COLUMNS} FROM kv_rev r
   WHERE (r.rev_main, r.rev_sub) > (?1, ?2) AND r.rev_main <= ?3
     AND (r.rev_main > ?4 OR (r.tombstone = 0 AND NOT EXISTS (
       SELECT 1 FROM kv_rev n WHERE n.key = r.key AND n.rev_main <= ?4 AND (n.rev_main, n.rev_sub) > (r.rev_main, r.rev_sub))))
   ORDER BY r.rev_main, r.rev_sub LIMIT ${PAGE}`;
-
-interface Row {
-  [k: string]: number | string | Uint8Array;
-  rev_main: number;
-  rev_sub: number;
-  key: Uint8Array;
-  create_rev: number;
-  version: number;
-  value: Uint8Array;
-  lease: string;
-  tombstone: number;
-}
 
 function u64(n: number): Uint8Array {
   const b = new Uint8Array(8);
@@ -55,7 +44,7 @@ export function hashKV(db: SqlDb, rev: number, currentRev: number, compactRev: n
   let main = -1;
   let sub = -1;
   for (;;) {
-    const rows = db.all<Row>(SQL_PAGE, main, sub, rev, compactRev);
+    const rows = db.all<RevisionRow>(SQL_PAGE, main, sub, rev, compactRev);
     for (const r of rows) {
       h = crc32c(u64(r.rev_main), h);
       h = crc32c(u64(r.rev_sub), h);

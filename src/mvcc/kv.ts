@@ -12,6 +12,15 @@ export function leaseFromText(s: string): bigint {
   return s === NO_LEASE ? 0n : BigInt(s);
 }
 
+/** A whole kv_rev row: one change at (rev_main, rev_sub), a put or a tombstone. */
+export interface RevisionRow extends KvRow {
+  rev_sub: number;
+  tombstone: number;
+}
+
+/** The kv_rev columns a RevisionRow is read from. */
+export const REVISION_COLUMNS = "rev_main, rev_sub, key, create_rev, version, value, lease, tombstone";
+
 export function rowToKeyValue(row: KvRow): KeyValue {
   return {
     key: row.key,
