@@ -1,77 +1,13 @@
-// Three EtcdNodes over node:sqlite with an in-process network: the consensus loop the member
-// Durable Object drives, checked without the platform.
+// Three EtcdNodes over node:sqlite with an in-process network (node_cluster.ts): the consensus
+// loop the member Durable Object drives, checked without the platform.
 import { describe, expect, it } from "vitest";
-import type { Message } from "../../src/raft/index.ts";
-import { EtcdNode } from "../../src/server/etcd_node.ts";
-import type { PutRequest, RangeRequest } from "../../src/server/types.ts";
-import { prng } from "../../src/util/prng.ts";
-import type { SqlDb } from "../../src/util/sql.ts";
-import { openMemoryDb } from "../support/node-sqlite.ts";
+import { NodeCluster, put, rangeAll } from "./node_cluster.ts";
 
-const enc = new TextEncoder();
 const ids = ["m1", "m2", "m3"];
-
-function put(key: string, value: string): PutRequest {
-  return { key: enc.encode(key), value: enc.encode(value), lease: 0n, prevKv: false, ignoreValue: false, ignoreLease: false };
-}
-function rangeAll(): RangeRequest {
-  return {
-    key: new Uint8Array([0]), rangeEnd: new Uint8Array([0]), limit: 0, revision: 0, sortOrder: "NONE", sortTarget: "KEY",
-    serializable: true, keysOnly: false, countOnly: false, minModRevision: 0, maxModRevision: 0, minCreateRevision: 0, maxCreateRevision: 0,
-  };
-}
-
-class Cluster {
-  dbs = new Map<string, SqlDb>();
-  nodes = new Map<string, EtcdNode>();
-  down = new Set<string>();
-  inbox: Message[] = [];
-  applied = new Map<string, number[]>();
-  now = 0;
-
-  constructor() {
-    for (const id of ids) {
-      this.dbs.set(id, openMemoryDb());
-      this.start(id);
-    }
-  }
-  start(id: string) {
-    this.nodes.set(id, new EtcdNode({
-      id, initialMembers: ids, db: this.dbs.get(id)!, rng: prng(`${id}/${this.now}`),
-      electionTicks: 10, heartbeatTicks: 1, tickMs: 100, applier: { minLeaseTtlSeconds: 2 },
-    }));
-  }
-  crash(id: string) {
-    this.nodes.delete(id);
-    this.down.add(id);
-  }
-  restart(id: string) {
-    this.down.delete(id);
-    this.start(id);
-  }
-  round(tick: boolean) {
-    this.now += 100;
-    for (const [id, n] of this.nodes) {
-      if (tick) n.tick();
-      const out = n.process(this.now);
-      this.inbox.push(...out.messages);
-      for (const a of out.applied) (this.applied.get(id) ?? this.applied.set(id, []).get(id)!).push(a.id);
-    }
-    const msgs = this.inbox;
-    this.inbox = [];
-    for (const m of msgs) this.nodes.get(m.to)?.step(m);
-  }
-  leader(): EtcdNode | undefined {
-    return [...this.nodes.values()].find((n) => n.isLeader());
-  }
-  settle(rounds = 50) {
-    for (let i = 0; i < rounds; i++) this.round(i % 2 === 0);
-  }
-}
 
 describe("EtcdNode", () => {
   it("elects a leader, replicates a follower's proposal and applies it everywhere", () => {
-    const c = new Cluster();
+    const c = new NodeCluster();
     for (let i = 0; i < 100 && !c.leader(); i++) c.round(true);
     const leader = c.leader()!;
     expect(leader).toBeDefined();
@@ -88,7 +24,7 @@ describe("EtcdNode", () => {
   });
 
   it("loses no committed write when every member crashes and restarts from storage", () => {
-    const c = new Cluster();
+    const c = new NodeCluster();
     for (let i = 0; i < 100 && !c.leader(); i++) c.round(true);
     c.settle(10);
     for (let i = 0; i < 20; i++) c.leader()!.propose({ op: "put", id: 100 + i, request: put(`k${i}`, "v") });
@@ -109,7 +45,7 @@ describe("EtcdNode", () => {
   });
 
   it("serves ReadIndex reads only after the applied index reaches the read point", () => {
-    const c = new Cluster();
+    const c = new NodeCluster();
     for (let i = 0; i < 100 && !c.leader(); i++) c.round(true);
     c.settle(10);
     const follower = [...c.nodes.values()].find((n) => !n.isLeader())!;

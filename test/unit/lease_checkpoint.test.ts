@@ -5,69 +5,17 @@
 import { describe, expect, it } from "vitest";
 import type { Message } from "../../src/raft/index.ts";
 import { STALE_EXPIRY, leaseRevokeRequest } from "../../src/server/applier.ts";
-import { EtcdNode } from "../../src/server/etcd_node.ts";
-import { prng } from "../../src/util/prng.ts";
-import type { SqlDb } from "../../src/util/sql.ts";
+import type { EtcdNode } from "../../src/server/etcd_node.ts";
 import { Lessor } from "../../src/lease/lessor.ts";
 import { openMemoryDb } from "../support/node-sqlite.ts";
+import { ELECTION_TICKS, NodeCluster, TICK_MS } from "./node_cluster.ts";
 
 const ids = ["m1", "m2", "m3"];
-const TICK_MS = 100;
-const ELECTION_TICKS = 10;
 
-class Cluster {
-  dbs = new Map<string, SqlDb>();
-  nodes = new Map<string, EtcdNode>();
-  isolated = new Set<string>();
-  results = new Map<number, unknown>();
-  now = 1_000_000;
-
-  private readonly checkpointMs: number;
-
+/** Every member ticks each round and revokes the leases its clock says expired. */
+class LeaseCluster extends NodeCluster {
   constructor(checkpointMs: number) {
-    this.checkpointMs = checkpointMs;
-    for (const id of ids) {
-      this.dbs.set(id, openMemoryDb());
-      this.start(id);
-    }
-  }
-  start(id: string) {
-    this.nodes.set(id, new EtcdNode({
-      id, initialMembers: ids, db: this.dbs.get(id)!, rng: prng(`${id}/${this.now}`),
-      electionTicks: ELECTION_TICKS, heartbeatTicks: 1, tickMs: TICK_MS,
-      applier: { minLeaseTtlSeconds: 2, leaseCheckpointIntervalMs: this.checkpointMs },
-    }));
-  }
-  crash(id: string) {
-    this.nodes.delete(id);
-  }
-  /** One tick of every member: lease duties on the leader, process, deliver. */
-  round() {
-    this.now += TICK_MS;
-    const inbox: Message[] = [];
-    for (const [, n] of this.nodes) {
-      n.tick();
-      n.revokeExpiredLeases(this.now);
-      const out = n.process(this.now);
-      inbox.push(...out.messages);
-      for (const a of out.applied) this.results.set(a.id, a.result);
-    }
-    for (const m of inbox) {
-      if (this.isolated.has(m.from) || this.isolated.has(m.to)) continue;
-      this.nodes.get(m.to)?.step(m);
-    }
-  }
-  rounds(n: number) {
-    for (let i = 0; i < n; i++) this.round();
-  }
-  leader(): EtcdNode | undefined {
-    const ls = [...this.nodes.values()].filter((n) => n.isLeader() && !this.isolated.has(n.id));
-    return ls.sort((a, b) => b.term() - a.term())[0];
-  }
-  elect(): EtcdNode {
-    for (let i = 0; i < 300 && !this.leader(); i++) this.round();
-    this.rounds(5); // the new leader applies its term's entry and promotes its lessor
-    return this.leader()!;
+    super({ startMs: 1_000_000, leaseDuties: true, node: { applier: { minLeaseTtlSeconds: 2, leaseCheckpointIntervalMs: checkpointMs } } });
   }
   grant(ttl: number): bigint {
     const id = BigInt(this.nodes.size * 1000 + Math.floor(this.now / TICK_MS));
@@ -83,7 +31,7 @@ class Cluster {
 
 describe("lease checkpoints", () => {
   it("a new leader continues a lease from its checkpointed remaining TTL, not the full TTL", () => {
-    const c = new Cluster(1000);
+    const c = new LeaseCluster(1000);
     c.elect();
     const lease = c.grant(10);
     const grantedAt = c.now;
@@ -109,7 +57,7 @@ describe("lease checkpoints", () => {
   });
 
   it("a renewal after a checkpoint is answered only with a clear of the recorded TTL", () => {
-    const c = new Cluster(1000);
+    const c = new LeaseCluster(1000);
     const leader = c.elect();
     const lease = c.grant(10);
     c.rounds(25);
@@ -136,7 +84,7 @@ describe("lease checkpoints", () => {
 
 describe("lease revoke safety", () => {
   it("drops an expiry revoke whose entry was appended in another term than the one that decided it", () => {
-    const c = new Cluster(0);
+    const c = new LeaseCluster(0);
     const leader = c.elect();
     const lease = c.grant(30);
     const term = leader.term();
@@ -151,7 +99,7 @@ describe("lease revoke safety", () => {
   });
 
   it("a partitioned old leader's revoke never applies while the majority keeps the lease alive", () => {
-    const c = new Cluster(0);
+    const c = new LeaseCluster(0);
     const old = c.elect();
     const lease = c.grant(2);
     // Cut the leader off; it still believes it leads until it ticks (no ticks here).

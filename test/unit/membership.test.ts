@@ -3,8 +3,6 @@
 // lists the same members; refused changes are refused identically everywhere.
 import { describe, expect, it } from "vitest";
 import { fnv1a64 } from "../../src/member/identity.ts";
-import type { Message } from "../../src/raft/index.ts";
-import { EtcdNode } from "../../src/server/etcd_node.ts";
 import {
   Membership,
   isReadyToAddVotingMember,
@@ -13,57 +11,21 @@ import {
   type ConfChangeContext,
   type MembershipResult,
 } from "../../src/server/membership.ts";
-import { prng } from "../../src/util/prng.ts";
-import type { SqlDb } from "../../src/util/sql.ts";
 import { openMemoryDb } from "../support/node-sqlite.ts";
+import { NodeCluster } from "./node_cluster.ts";
 
 const naming = memberNaming("c1");
 const initial = ["m1", "m2", "m3"];
 
-class Cluster {
-  dbs = new Map<string, SqlDb>();
-  nodes = new Map<string, EtcdNode>();
-  inbox: Message[] = [];
-  results: MembershipResult[] = [];
-  now = 0;
-
+/** Membership changes through the leader, each settled before its result is read. */
+class MembershipCluster extends NodeCluster {
   constructor() {
-    for (const id of initial) this.start(id);
-  }
-  start(id: string) {
-    if (!this.dbs.has(id)) this.dbs.set(id, openMemoryDb());
-    this.nodes.set(id, new EtcdNode({
-      id, initialMembers: initial, naming, db: this.dbs.get(id)!, rng: prng(`${id}/${this.now}`),
-      electionTicks: 10, heartbeatTicks: 1, tickMs: 100, applier: { minLeaseTtlSeconds: 2 },
-    }));
-  }
-  round(tick: boolean) {
-    this.now += 100;
-    for (const n of this.nodes.values()) {
-      if (tick) n.tick();
-      const out = n.process(this.now);
-      this.inbox.push(...out.messages);
-      this.results.push(...out.membership);
-    }
-    const msgs = this.inbox;
-    this.inbox = [];
-    for (const m of msgs) this.nodes.get(m.to)?.step(m);
-  }
-  leader(): EtcdNode {
-    for (let i = 0; i < 200; i++) {
-      const l = [...this.nodes.values()].find((n) => n.isLeader());
-      if (l) return l;
-      this.round(true);
-    }
-    throw new Error("no leader");
-  }
-  settle(rounds = 30) {
-    for (let i = 0; i < rounds; i++) this.round(i % 2 === 0);
+    super({ members: initial, node: { naming } });
   }
   change(c: ConfChangeContext): MembershipResult {
-    expect(this.leader().proposeMemberChange(c)).toBeNull();
-    this.settle();
-    return this.results.find((r) => r.id === c.req)!;
+    expect(this.elect().proposeMemberChange(c)).toBeNull();
+    this.settle(30);
+    return this.membership.find((r) => r.id === c.req)!;
   }
 }
 
@@ -78,9 +40,9 @@ describe("membership", () => {
   });
 
   it("bootstraps the initial members into the log: identical lists, named, ordered by ID", () => {
-    const c = new Cluster();
-    c.leader();
-    c.settle();
+    const c = new MembershipCluster();
+    c.elect();
+    c.settle(30);
     const lists = [...c.nodes.values()].map((n) => n.membership.list());
     expect(lists[0]!.map((m) => m.node).sort()).toEqual(initial);
     expect(lists[0]!.every((m) => m.name === m.node && !m.isLearner)).toBe(true);
@@ -90,11 +52,11 @@ describe("membership", () => {
   });
 
   it("adds a learner that starts empty, replays the log, is promoted and removed", () => {
-    const c = new Cluster();
-    const leader = c.leader();
-    c.settle();
+    const c = new MembershipCluster();
+    const leader = c.elect();
+    c.settle(30);
     for (let i = 0; i < 5; i++) leader.propose({ op: "put", id: 100 + i, request: { key: new Uint8Array([97 + i]), value: new Uint8Array([1]), lease: 0n, prevKv: false, ignoreValue: false, ignoreLease: false } });
-    c.settle();
+    c.settle(30);
     const m4 = newMemberRecord(naming, "m4", [naming.peerUrlOf("m4")], true);
     const added = c.change({ req: 1, kind: "add", member: m4 });
     expect(added.error).toBeUndefined();
@@ -110,32 +72,32 @@ describe("membership", () => {
     const n4 = c.nodes.get("m4")!;
     expect(n4.applier.revision()).toBe(6);
     expect(n4.members().learners).toEqual(["m4"]);
-    expect(n4.membership.list()).toEqual(c.leader().membership.list());
+    expect(n4.membership.list()).toEqual(c.leader()!.membership.list());
 
     expect(c.change({ req: 4, kind: "promote", id: m4.id, node: "m4" }).error).toBeUndefined();
     expect(c.change({ req: 5, kind: "promote", id: m4.id, node: "m4" }).error?.message).toBe("etcdserver: can only promote a learner member");
-    expect(c.leader().members().voters.sort()).toEqual(["m1", "m2", "m3", "m4"]);
+    expect(c.leader()!.members().voters.sort()).toEqual(["m1", "m2", "m3", "m4"]);
 
     const removed = c.change({ req: 6, kind: "remove", id: m4.id, node: "m4" });
     expect(removed.members!.map((m) => m.node).sort()).toEqual(initial);
-    expect(c.leader().membership.isRemoved(m4.id)).toBe(true);
+    expect(c.leader()!.membership.isRemoved(m4.id)).toBe(true);
     // A removed ID never comes back (etcd answers "member not found").
     expect(c.change({ req: 7, kind: "add", member: { ...m4, isLearner: false } }).error?.message).toBe("etcdserver: member not found");
     expect(c.change({ req: 8, kind: "remove", id: m4.id, node: "m4" }).error?.message).toBe("etcdserver: member not found");
-    for (const id of initial) expect(c.nodes.get(id)!.membership.list()).toEqual(c.leader().membership.list());
+    for (const id of initial) expect(c.nodes.get(id)!.membership.list()).toEqual(c.leader()!.membership.list());
   });
 
   it("applies attributes and alarms through the log", () => {
-    const c = new Cluster();
-    const leader = c.leader();
-    c.settle();
+    const c = new MembershipCluster();
+    const leader = c.elect();
+    c.settle(30);
     const id = naming.idOf("m2");
     expect(leader.proposeMembershipEntry({ req: 10, kind: "alarm", action: 1, memberID: id, alarm: 1 })).toBeNull();
     expect(leader.proposeMembershipEntry({ req: 11, kind: "alarm", action: 0, memberID: 0n, alarm: 0 })).toBeNull();
     expect(leader.proposeMembershipEntry({ req: 12, kind: "alarm", action: 2, memberID: id, alarm: 1 })).toBeNull();
     expect(leader.proposeMembershipEntry({ req: 13, kind: "alarm", action: 2, memberID: id, alarm: 1 })).toBeNull();
-    c.settle();
-    const byReq = (r: number) => c.results.find((x) => x.id === r)!.alarms;
+    c.settle(30);
+    const byReq = (r: number) => c.membership.find((x) => x.id === r)!.alarms;
     expect(byReq(10)).toEqual([{ memberID: id, alarm: 1 }]);
     expect(byReq(11)).toEqual([{ memberID: id, alarm: 1 }]);
     expect(byReq(12)).toEqual([{ memberID: id, alarm: 1 }]);

@@ -1,132 +1,16 @@
 // Log compaction and catch-up by snapshot over three (or four) EtcdNodes on node:sqlite with
-// an in-process network. A MsgSnap is handled as the member does: the leader ships its
-// applied state in chunks, the follower stages them, then steps the MsgSnap.
+// an in-process network (node_cluster.ts ships a MsgSnap's state in chunks as the member does).
 import { describe, expect, it } from "vitest";
 import { ErrCompacted, type Message } from "../../src/raft/index.ts";
 import { WatchHub } from "../../src/server/watch/hub.ts";
-import { EtcdNode } from "../../src/server/etcd_node.ts";
 import { newMemberRecord } from "../../src/server/membership.ts";
-import type { PutRequest, RangeRequest } from "../../src/server/types.ts";
-import { prng } from "../../src/util/prng.ts";
-import type { SqlDb } from "../../src/util/sql.ts";
-import { openMemoryDb } from "../support/node-sqlite.ts";
+import { NodeCluster } from "./node_cluster.ts";
 
 const enc = new TextEncoder();
-const dec = new TextDecoder();
-
-function put(key: string, value: string): PutRequest {
-  return { key: enc.encode(key), value: enc.encode(value), lease: 0n, prevKv: false, ignoreValue: false, ignoreLease: false };
-}
-function rangeAll(): RangeRequest {
-  return {
-    key: new Uint8Array([0]), rangeEnd: new Uint8Array([0]), limit: 0, revision: 0, sortOrder: "NONE", sortTarget: "KEY",
-    serializable: true, keysOnly: false, countOnly: false, minModRevision: 0, maxModRevision: 0, minCreateRevision: 0, maxCreateRevision: 0,
-  };
-}
-
-class Cluster {
-  dbs = new Map<string, SqlDb>();
-  nodes = new Map<string, EtcdNode>();
-  down = new Set<string>();
-  /** Members cut off from the others (messages both ways are dropped). */
-  isolated = new Set<string>();
-  inbox: Message[] = [];
-  now = 0;
-  snapshotsSent = new Map<string, number>();
-  snapshotsInstalled = new Map<string, number>();
-  nextReq = 1;
-
-  readonly initial: string[];
-  readonly snapshotEntries: number;
-  readonly catchUpEntries: number;
-  readonly chunkBytes: number;
-
-  constructor(initial: string[], snapshotEntries: number, catchUpEntries: number, chunkBytes = 512) {
-    this.initial = initial;
-    this.snapshotEntries = snapshotEntries;
-    this.catchUpEntries = catchUpEntries;
-    this.chunkBytes = chunkBytes;
-    for (const id of initial) this.add(id);
-  }
-  add(id: string) {
-    this.dbs.set(id, openMemoryDb());
-    this.start(id);
-  }
-  start(id: string) {
-    this.nodes.set(id, new EtcdNode({
-      id, initialMembers: this.initial, db: this.dbs.get(id)!, rng: prng(`${id}/${this.now}`),
-      electionTicks: 10, heartbeatTicks: 1, tickMs: 100, applier: { minLeaseTtlSeconds: 2 },
-      snapshotEntries: this.snapshotEntries, catchUpEntries: this.catchUpEntries,
-    }));
-  }
-  crash(id: string) {
-    this.nodes.delete(id);
-    this.down.add(id);
-  }
-  restart(id: string) {
-    this.down.delete(id);
-    this.start(id);
-  }
-  round(tick: boolean) {
-    this.now += 100;
-    for (const [id, n] of this.nodes) {
-      if (tick) n.tick();
-      const out = n.process(this.now);
-      if (out.snapshotInstalled) this.snapshotsInstalled.set(id, (this.snapshotsInstalled.get(id) ?? 0) + 1);
-      for (const m of out.messages) {
-        if (this.isolated.has(m.to) || this.isolated.has(m.from)) {
-          if (m.type === "MsgSnap") n.reportSnapshot(m.to, "failure");
-          continue;
-        }
-        if (m.type === "MsgSnap") this.transfer(n, m);
-        else this.inbox.push(m);
-      }
-    }
-    const msgs = this.inbox;
-    this.inbox = [];
-    for (const m of msgs) this.nodes.get(m.to)?.step(m);
-  }
-  /** What the member does for a MsgSnap: ship the applied state in chunks, then report. */
-  transfer(from: EtcdNode, m: Message) {
-    this.snapshotsSent.set(m.to, (this.snapshotsSent.get(m.to) ?? 0) + 1);
-    const snap = from.captureSnapshot(this.chunkBytes);
-    const to = this.nodes.get(m.to);
-    const xfer = `${from.id}-${this.now}`;
-    let ok = to !== undefined;
-    for (let i = 0; ok && i < snap.chunks.length; i++) ok = to!.stageSnapshotChunk(xfer, i, snap.chunks[i]!);
-    if (ok) ok = to!.receiveSnapshot(xfer, snap.chunks.length, { ...m, snapshot: { metadata: snap.metadata, data: new Uint8Array(0) } });
-    from.reportSnapshot(m.to, ok ? "finish" : "failure");
-  }
-  leader(): EtcdNode | undefined {
-    return [...this.nodes.values()].find((n) => n.isLeader());
-  }
-  elect() {
-    for (let i = 0; i < 200 && !this.leader(); i++) this.round(true);
-    expect(this.leader()).toBeDefined();
-    this.settle(6);
-  }
-  settle(rounds = 40) {
-    for (let i = 0; i < rounds; i++) this.round(i % 2 === 0);
-  }
-  write(n: number, prefix: string) {
-    for (let i = 0; i < n; i++) {
-      expect(this.leader()!.propose({ op: "put", id: this.nextReq++, request: put(`${prefix}${i % 7}`, `${prefix}-${i}`) })).toBeNull();
-      this.round(false);
-    }
-    this.settle(6);
-  }
-  kv(id: string): string[] {
-    return this.nodes.get(id)!.applier.range(rangeAll()).kvs.map((kv) => `${dec.decode(kv.key)}=${dec.decode(kv.value)}@${kv.modRevision}`);
-  }
-  hash(id: string): number {
-    const a = this.nodes.get(id)!.applier;
-    return a.hashKV(a.revision()).hash;
-  }
-}
 
 describe("raft log compaction", () => {
   it("drops the log behind applied - catchUpEntries once snapshotEntries pass, and restarts from it", () => {
-    const c = new Cluster(["m1", "m2", "m3"], 20, 5);
+    const c = new NodeCluster({ node: { snapshotEntries: 20, catchUpEntries: 5 } });
     c.elect();
     c.write(60, "k");
     for (const id of c.initial) {
@@ -165,7 +49,7 @@ describe("raft log compaction", () => {
   });
 
   it("catches up a crashed follower by snapshot once the log it needs is gone, then keeps applying", () => {
-    const c = new Cluster(["m1", "m2", "m3"], 20, 5);
+    const c = new NodeCluster({ node: { snapshotEntries: 20, catchUpEntries: 5 } });
     c.elect();
     c.write(5, "a");
     expect(c.leader()!.captureSnapshot(512).chunks.length).toBeGreaterThan(1);
@@ -193,12 +77,12 @@ describe("raft log compaction", () => {
   });
 
   it("catches up a learner added after compaction by snapshot", () => {
-    const c = new Cluster(["m1", "m2", "m3"], 20, 5);
+    const c = new NodeCluster({ node: { snapshotEntries: 20, catchUpEntries: 5 } });
     c.elect();
     c.write(60, "k");
     expect(c.leader()!.storage.firstIndex()).toBeGreaterThan(1);
     const naming = c.leader()!.membership.naming;
-    c.add("m4");
+    c.start("m4");
     let applied = false;
     const req = 424242;
     expect(c.leader()!.proposeMemberChange({ kind: "add", req, member: newMemberRecord(naming, "m4", [naming.peerUrlOf("m4")], true) })).toBeNull();
@@ -213,7 +97,7 @@ describe("raft log compaction", () => {
   });
 
   it("cancels a watcher whose next revision the installed snapshot compacted away, with compact_revision", () => {
-    const c = new Cluster(["m1", "m2", "m3"], 20, 5);
+    const c = new NodeCluster({ node: { snapshotEntries: 20, catchUpEntries: 5 } });
     c.elect();
     c.write(3, "w");
     const victim = c.initial.find((id) => c.nodes.get(id) !== c.leader())!;
@@ -257,7 +141,7 @@ describe("raft log compaction", () => {
   });
 
   it("cancels a watcher whose next revision is the snapshot's compaction revision (its tombstone may be gone)", () => {
-    const c = new Cluster(["m1", "m2", "m3"], 20, 5);
+    const c = new NodeCluster({ node: { snapshotEntries: 20, catchUpEntries: 5 } });
     c.elect();
     c.write(3, "w");
     const victim = c.initial.find((id) => c.nodes.get(id) !== c.leader())!;
@@ -298,7 +182,7 @@ describe("raft log compaction", () => {
   });
 
   it("stages chunks durably: duplicates are harmless, stale or out-of-order chunks refused, old state intact until install", () => {
-    const c = new Cluster(["m1", "m2", "m3"], 20, 5, 256);
+    const c = new NodeCluster({ node: { snapshotEntries: 20, catchUpEntries: 5 }, chunkBytes: 256 });
     c.elect();
     const victim = c.initial.find((id) => c.nodes.get(id) !== c.leader())!;
     c.isolated.add(victim);
