@@ -1,12 +1,16 @@
 // npm run bench: the local 3-member etcdo and a local 3-member etcd, the same HTTP load on
-// the JSON API, side by side. Prints a table and appends it to bench/RESULTS.md.
-// Options: BENCH_SECONDS (per cell, default 5), BENCH_CONNS (default "1,16,64").
+// the JSON API, side by side; then the watch benchmark (bench/watch.mjs) on fresh clusters.
+// Prints the tables and appends them to bench/RESULTS.md.
+// Options: BENCH_SECONDS (per KV cell, default 5), BENCH_CONNS (default "1,16,64"),
+// BENCH_ONLY ("kv" or "watch": run one part), BENCH_NO_RECORD (print only); the watch
+// part's own options are in bench/watch.mjs.
 import { appendFileSync, mkdtempSync, rmSync } from "node:fs";
 import os from "node:os";
 import { join } from "node:path";
 import { startLocalCluster } from "../scripts/lib/local-cluster.mjs";
 import { startEtcdCluster } from "./etcd-cluster.mjs";
 import { runLoad } from "./load.mjs";
+import { runWatchBench } from "./watch.mjs";
 
 const seconds = Number(process.env.BENCH_SECONDS ?? 5);
 const conns = (process.env.BENCH_CONNS ?? "1,16,64").split(",").map(Number);
@@ -44,36 +48,54 @@ async function measure(name, urls) {
   return rows;
 }
 
-const dataDir = mkdtempSync(join(os.tmpdir(), "etcdo-bench-"));
-const etcdo = await startLocalCluster({ port: 0, persistDir: dataDir });
-// Wait out the first election.
-for (let i = 0; i < 100; i++) {
-  const r = await fetch(`${etcdo.url}/v3/kv/put`, { method: "POST", body: '{"key":"d2FybQ==","value":"MQ=="}' }).catch(() => undefined);
-  if (r?.ok) break;
-  await new Promise((r) => setTimeout(r, 100));
-}
-const etcdoRows = await measure("etcdo", [etcdo.url]);
-await etcdo.dispose();
-rmSync(dataDir, { recursive: true, force: true });
+async function runKvBench() {
+  const dataDir = mkdtempSync(join(os.tmpdir(), "etcdo-bench-"));
+  let etcdoRows;
+  try {
+    const etcdo = await startLocalCluster({ port: 0, persistDir: dataDir });
+    try {
+      // Wait out the first election.
+      for (let i = 0; i < 100; i++) {
+        const r = await fetch(`${etcdo.url}/v3/kv/put`, { method: "POST", body: '{"key":"d2FybQ==","value":"MQ=="}' }).catch(() => undefined);
+        if (r?.ok) break;
+        await new Promise((r) => setTimeout(r, 100));
+      }
+      etcdoRows = await measure("etcdo", [etcdo.url]);
+    } finally {
+      await etcdo.dispose();
+    }
+  } finally {
+    rmSync(dataDir, { recursive: true, force: true });
+  }
 
-const etcd = await startEtcdCluster(3);
-const etcdRows = await measure("etcd", etcd.urls);
-await etcd.stop();
+  let etcdRows;
+  const etcd = await startEtcdCluster(3);
+  try {
+    etcdRows = await measure("etcd", etcd.urls);
+  } finally {
+    await etcd.stop();
+  }
 
-const lines = [
-  `## ${new Date().toISOString().slice(0, 10)} — ${os.cpus().length} cores (${os.cpus()[0]?.model ?? "?"}), ${Math.round(os.totalmem() / 2 ** 30)} GiB, Node ${process.version}`,
-  "",
-  `${seconds} s per cell; etcdo: 3 members in one local workerd (Miniflare), SQLite on disk; etcd: Debian etcd-server, 3 members on loopback; same load generator (keep-alive HTTP, JSON gateway).`,
-  "",
-  "| workload | conns | etcdo req/s | etcdo p50 / p99 ms | etcd req/s | etcd p50 / p99 ms | etcdo / etcd |",
-  "|---|---:|---:|---:|---:|---:|---:|",
-];
-for (const a of etcdoRows) {
-  const b = etcdRows.find((r) => r.workload === a.workload && r.conns === a.conns);
-  lines.push(
-    `| ${a.workload} | ${a.conns} | ${a.qps.toFixed(0)} | ${a.p50.toFixed(1)} / ${a.p99.toFixed(1)} | ${b.qps.toFixed(0)} | ${b.p50.toFixed(1)} / ${b.p99.toFixed(1)} | ${(a.qps / b.qps).toFixed(2)} |`,
-  );
+  const lines = [
+    `## ${new Date().toISOString().slice(0, 10)} — ${os.cpus().length} cores (${os.cpus()[0]?.model ?? "?"}), ${Math.round(os.totalmem() / 2 ** 30)} GiB, Node ${process.version}`,
+    "",
+    `${seconds} s per cell; etcdo: 3 members in one local workerd (Miniflare), SQLite on disk; etcd: Debian etcd-server, 3 members on loopback; same load generator (keep-alive HTTP, JSON gateway).`,
+    "",
+    "| workload | conns | etcdo req/s | etcdo p50 / p99 ms | etcd req/s | etcd p50 / p99 ms | etcdo / etcd |",
+    "|---|---:|---:|---:|---:|---:|---:|",
+  ];
+  for (const a of etcdoRows) {
+    const b = etcdRows.find((r) => r.workload === a.workload && r.conns === a.conns);
+    lines.push(
+      `| ${a.workload} | ${a.conns} | ${a.qps.toFixed(0)} | ${a.p50.toFixed(1)} / ${a.p99.toFixed(1)} | ${b.qps.toFixed(0)} | ${b.p50.toFixed(1)} / ${b.p99.toFixed(1)} | ${(a.qps / b.qps).toFixed(2)} |`,
+    );
+  }
+  const table = lines.join("\n") + "\n\n";
+  console.log("\n" + table);
+  if (!process.env.BENCH_NO_RECORD) appendFileSync(new URL("./RESULTS.md", import.meta.url), table);
 }
-const table = lines.join("\n") + "\n\n";
-console.log("\n" + table);
-if (!process.env.BENCH_NO_RECORD) appendFileSync(new URL("./RESULTS.md", import.meta.url), table);
+
+const only = process.env.BENCH_ONLY;
+if (only && only !== "kv" && only !== "watch") throw new Error(`BENCH_ONLY must be "kv" or "watch", not ${JSON.stringify(only)}`);
+if (only !== "watch") await runKvBench();
+if (only !== "kv") await runWatchBench();
