@@ -34,7 +34,8 @@ export function stateSizeBytes(s: SocketState): number {
 }
 
 export function toSaved(state: SocketState, currentRev: number): SavedWatcher[] {
-  return state.watchers.map(([spec, nextRev]) => ({ spec, nextRev: nextRev === 0 ? currentRev + 1 : nextRev }));
+  // A synced watcher whose start revision is still ahead waits for it.
+  return state.watchers.map(([spec, nextRev]) => ({ spec, nextRev: nextRev === 0 ? Math.max(currentRev + 1, spec.startRev) : nextRev }));
 }
 
 export function isSocketState(v: unknown): v is SocketState {

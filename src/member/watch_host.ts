@@ -70,8 +70,11 @@ interface SocketConn {
   stream: WatchStream;
   ws: WebSocket;
   state: SocketState;
-  /** The attachment as last written (skip rewriting an unchanged one). */
-  saved: string;
+  /**
+   * What the attachment was last written from (the stream's savedStateVersion, the unfinished
+   * frame, the id counter): flushing after every apply rewrites only changed attachments.
+   */
+  saved: { version: number; rest: string; nextId: number } | null;
 }
 
 type Conn = HttpConn | SocketConn;
@@ -163,7 +166,7 @@ export class WatchHost {
   private register(ws: WebSocket, state: SocketState): SocketConn {
     const stream = this.hub.openStream();
     stream.nextAutoId = state.nextId;
-    const conn: SocketConn = { kind: state.kind, stream, ws, state, saved: "" };
+    const conn: SocketConn = { kind: state.kind, stream, ws, state, saved: null };
     this.conns.set(stream, conn);
     this.sockets.set(ws, conn);
     return conn;
@@ -179,7 +182,6 @@ export class WatchHost {
     if (!isSocketState(state)) return undefined;
     const conn = this.register(ws, state);
     for (const saved of toSaved(state, this.opts.source.rev())) this.hub.restore(conn.stream, saved);
-    conn.saved = JSON.stringify(state.watchers.map(([s, r]) => [s.id, r]));
     return conn;
   }
 
@@ -404,12 +406,12 @@ export class WatchHost {
 
   /** Writes the socket's attachment when its watchers changed. */
   private save(conn: SocketConn): void {
-    const saved = this.hub.save(conn.stream);
-    const watchers: SocketState["watchers"] = saved.map((s) => [s.spec, s.synced ? 0 : s.nextRev]);
-    const sig = JSON.stringify(watchers.map(([s, r]) => [s.id, r])) + conn.state.rest.length + ":" + conn.stream.nextAutoId;
-    if (sig === conn.saved) return;
-    conn.state = { ...conn.state, nextId: conn.stream.nextAutoId, watchers };
-    conn.saved = sig;
+    const now = { version: conn.stream.savedStateVersion, rest: conn.state.rest, nextId: conn.stream.nextAutoId };
+    const last = conn.saved;
+    if (last && last.version === now.version && last.rest === now.rest && last.nextId === now.nextId) return;
+    const watchers: SocketState["watchers"] = this.hub.save(conn.stream).map((s) => [s.spec, s.synced ? 0 : s.nextRev]);
+    conn.state = { ...conn.state, nextId: now.nextId, watchers };
+    conn.saved = now;
     conn.ws.serializeAttachment(conn.state);
   }
 

@@ -224,6 +224,44 @@ describe("watch hub: history", () => {
   });
 });
 
+describe("watch hub: saved state version", () => {
+  /** What a transport persists: synced watchers as 0, the others at their next revision. */
+  const persisted = (hub: WatchHub, st: WatchStream) => JSON.stringify(hub.save(st).map((w) => [w.spec.id, w.synced ? 0 : w.nextRev]));
+
+  it("moves whenever what save() reports changes, and not for events to synced watchers", () => {
+    const { h, hub, s, run } = setup({ streamBufferResponses: 3, batchMaxRevisions: 2 });
+    let seed = 7;
+    const random = () => ((seed = (seed * 1103515245 + 12345) % 2 ** 31) / 2 ** 31);
+    let last = persisted(hub, s);
+    let version = s.savedStateVersion;
+    let nextId = 1;
+    for (let i = 0; i < 400; i++) {
+      const r = random();
+      if (r < 0.5) h.put(`k${Math.floor(random() * 3)}`, String(i));
+      else if (r < 0.6) hub.handle(s, create("k", { watchId: nextId++, end: "l", startRevision: Math.max(0, h.rev() - Math.floor(random() * 8)) }));
+      else if (r < 0.65) hub.handle(s, { cancelRequest: { watchId: 1 + Math.floor(random() * nextId) } });
+      else if (r < 0.8) s.take(1 + Math.floor(random() * 3));
+      run();
+      const now = persisted(hub, s);
+      if (now !== last) expect(s.savedStateVersion, `step ${i}`).not.toBe(version);
+      last = now;
+      version = s.savedStateVersion;
+    }
+
+    const quiet = setup();
+    quiet.hub.handle(quiet.s, create("k", { watchId: 1 }));
+    quiet.run();
+    quiet.drain();
+    const before = quiet.s.savedStateVersion;
+    for (let i = 0; i < 20; i++) {
+      quiet.h.put("k", String(i));
+      quiet.run();
+      expect(quiet.drain()).toHaveLength(1);
+    }
+    expect(quiet.s.savedStateVersion).toBe(before);
+  });
+});
+
 describe("watch hub: slow consumers", () => {
   it("turns a full stream's watchers into victims and later delivers every event in order", () => {
     const { h, hub, s, run } = setup({ streamBufferResponses: 2 });

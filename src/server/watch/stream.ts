@@ -20,6 +20,12 @@ export class WatchStream implements WatcherSink {
   readonly watchers = new Map<number, Watcher>();
   /** A progress request waits here until every watcher of the stream is synced. */
   progressAllPending = false;
+  /**
+   * Bumped whenever what WatchHub.save() reports for this stream may have changed (a watcher
+   * added, removed or changing state, or the next revision of one that is not synced), so a
+   * transport that persists it can skip the unchanged case cheaply.
+   */
+  savedStateVersion = 0;
   closed = false;
   private nextId = 0;
   private readonly queue: Entry[] = [];
@@ -73,6 +79,10 @@ export class WatchStream implements WatcherSink {
   control(r: WatchResponse): void {
     if (this.closed) return;
     this.queue.push({ response: r, fragment: false, counted: false });
+  }
+
+  changed(): void {
+    this.savedStateVersion++;
   }
 
   /** Whether an event response would be accepted now. */

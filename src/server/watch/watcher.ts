@@ -13,6 +13,8 @@ export interface WatcherSink {
   offerCompacted(w: Watcher, compactRevision: number): boolean;
   /** Whether offer() would accept a response now. */
   hasRoom(): boolean;
+  /** What the hub would save for this watcher changed (see WatchStream.savedStateVersion). */
+  changed(): void;
 }
 
 export interface WatcherSpec {
@@ -40,9 +42,8 @@ export class Watcher {
   readonly fragment: boolean;
   readonly progressNotify: boolean;
   readonly sink: WatcherSink;
-  /** The next revision this watcher needs (everything below it was handed to the stream). */
-  minRev: number;
-  state: WatcherState = "unsynced";
+  private minRevValue: number;
+  private stateValue: WatcherState = "unsynced";
   /** Set on a progress tick, cleared by events (etcd elides progress after an update). */
   progressDue = true;
   /**
@@ -61,8 +62,31 @@ export class Watcher {
     this.prevKv = spec.prevKv;
     this.fragment = spec.fragment;
     this.progressNotify = spec.progressNotify;
-    this.minRev = minRev;
     this.sink = sink;
+    this.minRevValue = minRev;
+    sink.changed();
+  }
+
+  /** The next revision this watcher needs (everything below it was handed to the stream). */
+  get minRev(): number {
+    return this.minRevValue;
+  }
+
+  set minRev(rev: number) {
+    if (rev === this.minRevValue) return;
+    this.minRevValue = rev;
+    // A synced watcher is saved as "synced", whatever its next revision.
+    if (this.stateValue !== "synced") this.sink.changed();
+  }
+
+  get state(): WatcherState {
+    return this.stateValue;
+  }
+
+  set state(s: WatcherState) {
+    if (s === this.stateValue) return;
+    this.stateValue = s;
+    this.sink.changed();
   }
 
   /** Whether the watched key or range holds key. */
