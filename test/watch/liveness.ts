@@ -1,11 +1,10 @@
 // Whether a watch stream is still alive, as a client's keepalive decides it (gRPC keepalive
-// for etcd's clients). A socket can stay open with nobody behind it: when a Durable Object is
-// reset (a crash, ctx.abort()), workerd may keep the client's side of its hibernatable
-// sockets open while the new instance has none of them (getWebSockets() is empty), so no
-// server code can ever close them; a half-open TCP path looks the same. Such a stream must
-// be probed: after `deadMs / 2` of silence a progress request is sent (any stream answers
-// it once its watchers are synced), and a stream that says nothing for `deadMs` after the
-// probe is dead: the client closes it and resumes elsewhere.
+// for etcd's clients). A socket can stay open with nobody behind it: a half-open network
+// path, or a member reset on a runtime that fails to close its sockets (workerd before
+// 1.20260805.1, issue #6862). Such a stream must be probed: after `deadMs / 2` of silence a
+// progress request is sent (any stream answers it once its watchers are synced), and a
+// stream that says nothing for `deadMs` after the probe is dead: the client closes it and
+// resumes elsewhere.
 export type LivenessVerdict = "ok" | "probe" | "dead";
 
 export class Liveness {

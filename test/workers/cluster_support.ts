@@ -50,17 +50,11 @@ export function ok<T>(r: UnaryResult): T {
 
 /**
  * Evicts a member (its sockets hibernate) and proves it: a mark left on the old instance must
- * be gone from the one that answers next.
- *
- * One call, no second try: with workerd before 1.20260805.1 (miniflare 4.20260730.0 ships
- * 1.20260730.1) a member holding a hibernatable socket cannot be evicted at all when another
- * request to it overlapped the socket's upgrade request (workerd issue #6862, fixed by commit
- * 81303b4c5 "Fix hibernatable WebSocket DOs failing to hibernate on concurrent upgrades"):
- * IoContext::IncomingRequest::drain() returns early for a request that is no longer the newest
- * without releasing it, and the upgrade's request, holding the actor's active-request count,
- * then lives as long as the socket. evictDurableObject() waits for the actor to go idle and
- * rejects after 30 s ("Timed out waiting to evict Durable Object: it still has active
- * references"); calling it again cannot help while the socket is open.
+ * be gone from the one that answers next. evictDurableObject() waits for the object to go
+ * idle. On workerd before 1.20260805.1 a member holding a hibernatable socket never went
+ * idle when another request had overlapped the socket's upgrade (workerd issue #6862, fixed
+ * by commit 81303b4c5): the upgrade's request stayed alive as long as the socket. The pinned
+ * runtime (package.json overrides) has the fix; watch_eviction.test.ts covers that case.
  */
 export async function evict(stub: DurableObjectStub<Member>): Promise<void> {
   const MARK = "__etcdoTestMark";
