@@ -4,12 +4,10 @@
 // Options: BENCH_SECONDS (per KV cell, default 5), BENCH_CONNS (default "1,16,64"),
 // BENCH_ONLY ("kv" or "watch": run one part), BENCH_NO_RECORD (print only); the watch
 // part's own options are in bench/watch.mjs.
-import { appendFileSync, mkdtempSync, rmSync } from "node:fs";
+import { appendFileSync } from "node:fs";
 import os from "node:os";
-import { join } from "node:path";
-import { startLocalCluster } from "../scripts/lib/local-cluster.mjs";
-import { startEtcdCluster } from "./etcd-cluster.mjs";
 import { runLoad } from "./load.mjs";
+import { onEtcd, onEtcdo } from "./systems.mjs";
 import { runWatchBench } from "./watch.mjs";
 
 const seconds = Number(process.env.BENCH_SECONDS ?? 5);
@@ -49,32 +47,8 @@ async function measure(name, urls) {
 }
 
 async function runKvBench() {
-  const dataDir = mkdtempSync(join(os.tmpdir(), "etcdo-bench-"));
-  let etcdoRows;
-  try {
-    const etcdo = await startLocalCluster({ port: 0, persistDir: dataDir });
-    try {
-      // Wait out the first election.
-      for (let i = 0; i < 100; i++) {
-        const r = await fetch(`${etcdo.url}/v3/kv/put`, { method: "POST", body: '{"key":"d2FybQ==","value":"MQ=="}' }).catch(() => undefined);
-        if (r?.ok) break;
-        await new Promise((r) => setTimeout(r, 100));
-      }
-      etcdoRows = await measure("etcdo", [etcdo.url]);
-    } finally {
-      await etcdo.dispose();
-    }
-  } finally {
-    rmSync(dataDir, { recursive: true, force: true });
-  }
-
-  let etcdRows;
-  const etcd = await startEtcdCluster(3);
-  try {
-    etcdRows = await measure("etcd", etcd.urls);
-  } finally {
-    await etcd.stop();
-  }
+  const etcdoRows = await onEtcdo((etcdo) => measure("etcdo", [etcdo.url]));
+  const etcdRows = await onEtcd((etcd) => measure("etcd", etcd.urls));
 
   const lines = [
     `## ${new Date().toISOString().slice(0, 10)} — ${os.cpus().length} cores (${os.cpus()[0]?.model ?? "?"}), ${Math.round(os.totalmem() / 2 ** 30)} GiB, Node ${process.version}`,

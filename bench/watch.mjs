@@ -21,13 +21,11 @@
 // limit: etcdo runs on one thread, so 100% server CPU is its ceiling.
 // Options: BENCH_WATCH_PUTS (puts per cell for the two scenarios, default "200,1000"),
 // BENCH_WATCH_WRITERS (default 8), BENCH_NO_RECORD.
-import { appendFileSync, mkdtempSync, readFileSync, readdirSync, rmSync } from "node:fs";
+import { appendFileSync, readFileSync, readdirSync } from "node:fs";
 import http from "node:http";
 import os from "node:os";
-import { join } from "node:path";
 import { fileURLToPath } from "node:url";
-import { startLocalCluster } from "../scripts/lib/local-cluster.mjs";
-import { startEtcdCluster } from "./etcd-cluster.mjs";
+import { onEtcd, onEtcdo } from "./systems.mjs";
 import { RawWebSocket } from "./ws.mjs";
 
 const [putsOneKey, putsPrefixes] = (process.env.BENCH_WATCH_PUTS ?? "200,1000").split(",").map(Number);
@@ -280,36 +278,9 @@ async function measure(system, writeUrl, watchUrls, transportsToRun) {
   return rows;
 }
 
-async function waitForLeader(url) {
-  for (let i = 0; i < 100; i++) {
-    const r = await fetch(`${url}/v3/kv/put`, { method: "POST", body: '{"key":"d2FybQ==","value":"MQ=="}' }).catch(() => undefined);
-    if (r?.ok) return;
-    await new Promise((r) => setTimeout(r, 100));
-  }
-  throw new Error(`${url}: no leader after 10 s`);
-}
-
 export async function runWatchBench() {
-  const dataDir = mkdtempSync(join(os.tmpdir(), "etcdo-bench-"));
-  let etcdoRows;
-  try {
-    const etcdo = await startLocalCluster({ port: 0, persistDir: dataDir });
-    try {
-      await waitForLeader(etcdo.url);
-      etcdoRows = await measure("etcdo", etcdo.url, [etcdo.url], Object.keys(transports));
-    } finally {
-      await etcdo.dispose();
-    }
-  } finally {
-    rmSync(dataDir, { recursive: true, force: true });
-  }
-  let etcdRows;
-  const etcd = await startEtcdCluster(3);
-  try {
-    etcdRows = await measure("etcd", etcd.urls[0], etcd.urls, ["gateway"]);
-  } finally {
-    await etcd.stop();
-  }
+  const etcdoRows = await onEtcdo((etcdo) => measure("etcdo", etcdo.url, [etcdo.url], Object.keys(transports)));
+  const etcdRows = await onEtcd((etcd) => measure("etcd", etcd.urls[0], etcd.urls, ["gateway"]));
 
   const cell = (r) => {
     const n = r.expected.toLocaleString("en-US");

@@ -8,6 +8,32 @@ import { NodeCluster } from "./node_cluster.ts";
 
 const enc = new TextEncoder();
 
+/**
+ * A follower of a fresh cluster (3 puts to w0..w2 applied) with a watch hub on its store and
+ * one stream: watchFrom() creates a watcher of prefix "w", run() hands it what was applied.
+ */
+function watchedFollower() {
+  const c = new NodeCluster({ node: { snapshotEntries: 20, catchUpEntries: 5 } });
+  c.elect();
+  c.write(3, "w");
+  const victim = c.initial.find((id) => c.nodes.get(id) !== c.leader())!;
+  const v = c.nodes.get(victim)!;
+  const hub = new WatchHub(v.applier.mvcc);
+  const s = hub.openStream();
+  const watchFrom = (watchId: number, startRevision: number) =>
+    hub.handle(s, {
+      createRequest: {
+        key: enc.encode("w"), rangeEnd: enc.encode("x"), startRevision, progressNotify: false, filters: [], prevKv: false, watchId, fragment: false,
+      },
+    });
+  const run = () => {
+    hub.onApplied();
+    while (hub.step());
+    return s.take().map((q) => q.response);
+  };
+  return { c, victim, v, watchFrom, run };
+}
+
 describe("raft log compaction", () => {
   it("drops the log behind applied - catchUpEntries once snapshotEntries pass, and restarts from it", () => {
     const c = new NodeCluster({ node: { snapshotEntries: 20, catchUpEntries: 5 } });
@@ -97,25 +123,9 @@ describe("raft log compaction", () => {
   });
 
   it("cancels a watcher whose next revision the installed snapshot compacted away, with compact_revision", () => {
-    const c = new NodeCluster({ node: { snapshotEntries: 20, catchUpEntries: 5 } });
-    c.elect();
-    c.write(3, "w");
-    const victim = c.initial.find((id) => c.nodes.get(id) !== c.leader())!;
-    const v = c.nodes.get(victim)!;
-    const hub = new WatchHub(v.applier.mvcc);
-    const s = hub.openStream();
-    const watchFrom = (watchId: number, startRevision: number) => ({
-      createRequest: {
-        key: enc.encode("w"), rangeEnd: enc.encode("x"), startRevision, progressNotify: false, filters: [], prevKv: false, watchId, fragment: false,
-      },
-    });
+    const { c, victim, v, watchFrom, run } = watchedFollower();
     const revBefore = v.applier.revision();
-    hub.handle(s, watchFrom(1, 0));
-    const run = () => {
-      hub.onApplied();
-      while (hub.step());
-      return s.take().map((q) => q.response);
-    };
+    watchFrom(1, 0);
     expect(run().map((r) => [r.watchId, r.created])).toEqual([[1, true]]);
 
     c.isolated.add(victim);
@@ -135,29 +145,14 @@ describe("raft log compaction", () => {
     ]);
     expect(revBefore + 1).toBeLessThan(compactAt);
     // a watcher from the compaction point on gets every event since
-    hub.handle(s, watchFrom(2, compactAt));
+    watchFrom(2, compactAt);
     const events = run().flatMap((r) => r.events.map((e) => e.kv.modRevision));
     expect(events).toEqual(Array.from({ length: v.applier.revision() - compactAt + 1 }, (_, i) => compactAt + i));
   });
 
   it("cancels a watcher whose next revision is the snapshot's compaction revision (its tombstone may be gone)", () => {
-    const c = new NodeCluster({ node: { snapshotEntries: 20, catchUpEntries: 5 } });
-    c.elect();
-    c.write(3, "w");
-    const victim = c.initial.find((id) => c.nodes.get(id) !== c.leader())!;
-    const v = c.nodes.get(victim)!;
-    const hub = new WatchHub(v.applier.mvcc);
-    const s = hub.openStream();
-    hub.handle(s, {
-      createRequest: {
-        key: enc.encode("w"), rangeEnd: enc.encode("x"), startRevision: 0, progressNotify: false, filters: [], prevKv: false, watchId: 1, fragment: false,
-      },
-    });
-    const run = () => {
-      hub.onApplied();
-      while (hub.step());
-      return s.take().map((q) => q.response);
-    };
+    const { c, victim, v, watchFrom, run } = watchedFollower();
+    watchFrom(1, 0);
     expect(run().map((r) => [r.watchId, r.created])).toEqual([[1, true]]);
     const revBefore = v.applier.revision();
 
