@@ -278,10 +278,13 @@ export class WatchHost {
       return;
     }
     this.hub.handle(conn.stream, r);
+    // The next create of the same frame is measured against the attachment with this one.
+    if (conn.kind !== "http" && "createRequest" in r) this.save(conn);
   }
 
+  /** Whether the socket's watchers with this one still fit its attachment. */
   private fitsAttachment(conn: SocketConn, c: { key: Uint8Array; rangeEnd: Uint8Array }): boolean {
-    return stateSizeBytes(conn.state) + 96 + c.key.length + c.rangeEnd.length <= ATTACHMENT_BUDGET_BYTES;
+    return stateSizeBytes({ ...conn.state, rest: "" }) + 96 + c.key.length + c.rangeEnd.length <= ATTACHMENT_BUDGET_BYTES;
   }
 
   private sendError(conn: SocketConn, code: number, message: string): void {
@@ -410,9 +413,13 @@ export class WatchHost {
     const last = conn.saved;
     if (last && last.version === now.version && last.rest === now.rest && last.nextId === now.nextId) return;
     const watchers: SocketState["watchers"] = this.hub.save(conn.stream).map((s) => [s.spec, s.synced ? 0 : s.nextRev]);
-    conn.state = { ...conn.state, nextId: now.nextId, watchers };
+    const state: SocketState = { ...conn.state, nextId: now.nextId, watchers };
+    conn.state = state;
     conn.saved = now;
-    conn.ws.serializeAttachment(conn.state);
+    // The watchers always fit (fitsAttachment); an unfinished request too large to carry as
+    // well is left out: if the member sleeps before the request's end arrives, that end fails
+    // to parse and is answered with an error, the socket and its watches unharmed.
+    conn.ws.serializeAttachment(stateSizeBytes(state) <= ATTACHMENT_BUDGET_BYTES ? state : { ...state, rest: "" });
   }
 
   /** Runs the hub's background work (catch-up, victims) until none is left, yielding between rounds. */

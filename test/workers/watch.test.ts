@@ -38,6 +38,61 @@ describe("watch on a member", () => {
     c.ws.close();
   });
 
+  it("refuses watches beyond what a socket can carry across hibernation, and an unfinished frame above the limit", async () => {
+    const s = stubs("watch-limits");
+    await electLeader(s);
+    const c = await openSocket(s.m1!);
+    // 300 creates in one frame, each key 40 bytes: more than one socket's attachment holds.
+    const keys = Array.from({ length: 300 }, (_, i) => `limits/${String(i).padStart(33, "0")}`);
+    c.send(keys.map((k, i) => JSON.stringify({ create_request: { key: b64(k), watch_id: String(i + 1) } })).join("\n"));
+    const created = await c.take(300);
+    const refused = created.filter((m) => m.result.canceled);
+    expect(refused.length).toBeGreaterThan(0);
+    for (const m of refused) expect(m.result).toMatchObject({ watch_id: "-1", created: true, canceled: true, cancel_reason: "etcdo: too many watches on this socket" });
+    const accepted = created.filter((m) => !m.result.canceled).map((m) => Number(m.result.watch_id));
+    expect(accepted).toEqual(Array.from({ length: accepted.length }, (_, i) => i + 1));
+
+    // Two requests, then one split across frames (at a JSON token boundary: the gateway ends
+    // each frame with a newline) and too large to carry in the attachment meanwhile.
+    const bigKey = "big/" + "x".repeat(100_000);
+    c.send(
+      [
+        JSON.stringify({ cancel_request: { watch_id: "1" } }),
+        JSON.stringify({ create_request: { key: b64("short"), watch_id: "1" } }),
+        JSON.stringify({ cancel_request: { watch_id: "1" } }),
+        `{"create_request":{"key":"${b64(bigKey)}",`,
+      ].join("\n"),
+    );
+    c.send('"watch_id":"1000"}}');
+    const answers = (await c.take(4)).map((m) => m.result);
+    expect(answers[0]).toMatchObject({ watch_id: "1", canceled: true });
+    expect(answers[1]).toMatchObject({ watch_id: "1", created: true });
+    expect(answers[1].canceled).toBeUndefined();
+    expect(answers[2]).toMatchObject({ watch_id: "1", canceled: true });
+    expect(answers[3]).toMatchObject({ watch_id: "-1", created: true, canceled: true, cancel_reason: "etcdo: too many watches on this socket" });
+
+    // A frame above the limit (2 MiB), or an unfinished request grown above it over several
+    // frames, is dropped with an error.
+    c.send('{"create_request":{"key":"' + "A".repeat(2 * 1024 * 1024 + 16));
+    const part = "A".repeat(800_000);
+    c.send(`{"create_request":{"key":"${part}",`);
+    c.send(`"range_end":"${part}",`);
+    c.send(`"start_revision":"1","x":"${part}",`);
+    const tooLarge = (message: string) => ({ error: message, message, code: 8 });
+    expect(await c.take(2)).toEqual([
+      tooLarge("etcdo: frame of 2097194 bytes is larger than the limit (2097152)"),
+      tooLarge("etcdo: unfinished request larger than the frame limit"),
+    ]);
+
+    // Every accepted watch survives the member's eviction (its attachment was written).
+    await evict(s.m1!);
+    await electLeader(s);
+    const last = accepted[accepted.length - 1]!;
+    ok(await s.m1!.unary("Put", put(keys[last - 1]!, "v")));
+    expect((await c.take(1))[0].result).toMatchObject({ watch_id: String(last) });
+    c.ws.close();
+  });
+
   it("answers a Bearer subprotocol in kind", async () => {
     const s = stubs("watch-bearer");
     await electLeader(s);
