@@ -93,6 +93,28 @@ describe("watch on a member", () => {
     c.ws.close();
   });
 
+  it("refuses a socket above the member's limit with 503 and etcd's error body, the others unharmed", async () => {
+    const s = stubs("watch-max-sockets");
+    await electLeader(s);
+    await runInDurableObject(s.m1!, (m: Member) => {
+      (m as unknown as { watch: { opts: { maxSockets: number } } }).watch.opts.maxSockets = 2;
+    });
+    const a = await openSocket(s.m1!);
+    const b = await openSocket(s.m1!, "/v3/etcdo/stream");
+    const refused = await s.m1!.fetch("http://etcdo/v3/watch", { headers: { Upgrade: "websocket" } });
+    expect(refused.status).toBe(503);
+    expect(await refused.json()).toEqual({ error: "etcdo: too many sockets on this member (limit 2)", message: "etcdo: too many sockets on this member (limit 2)", code: 14 });
+    a.send({ create_request: { key: b64("k"), watch_id: "1" } });
+    b.send({ watch: { create_request: { key: b64("k"), watch_id: "1" } } });
+    await a.take(1);
+    await b.take(1);
+    ok(await s.m1!.unary("Put", put("k", "v")));
+    expect(events((await a.take(1))[0])).toEqual(["PUT k@2"]);
+    expect(events((await b.take(1))[0])).toEqual(["PUT k@2"]);
+    a.ws.close();
+    b.ws.close();
+  });
+
   it("answers a Bearer subprotocol in kind", async () => {
     const s = stubs("watch-bearer");
     await electLeader(s);
