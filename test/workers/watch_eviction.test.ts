@@ -12,6 +12,20 @@ import { b64, unb64, openSocket, events } from "./socket_support.ts";
 // (an alarm running then leaves vitest an RPC pending at teardown).
 afterAll(() => reset());
 
+/**
+ * A cluster and a socket on a follower whose upgrade overlapped a second request to it (the
+ * case workerd issue #6862 mishandled), watching "k" as watch 1.
+ */
+async function overlappedWatch(cluster: string) {
+  const s = stubs(cluster);
+  const leader = await electLeader(s);
+  const follower = Object.keys(s).find((m) => m !== leader)!;
+  const [c] = await Promise.all([openSocket(s[follower]!), s[follower]!.status()]);
+  c.send({ create_request: { key: b64("k"), watch_id: 1 } });
+  expect((await c.take(1))[0].result).toMatchObject({ watch_id: "1", created: true });
+  return { s, leader, follower, c };
+}
+
 describe("watch on a member", () => {
   it("keeps a socket's watches across eviction and resumes exactly at the next revision", async () => {
     const s = stubs("watch-evict");
@@ -40,14 +54,7 @@ describe("watch on a member", () => {
   });
 
   it("evicts a member whose socket's upgrade overlapped another request to it", async () => {
-    const s = stubs("watch-evict-overlap");
-    const leader = await electLeader(s);
-    const follower = Object.keys(s).find((m) => m !== leader)!;
-    // The upgrade and a second request to the same member in flight together.
-    const [c] = await Promise.all([openSocket(s[follower]!), s[follower]!.status()]);
-    c.send({ create_request: { key: b64("k"), watch_id: 1 } });
-    expect((await c.take(1))[0].result).toMatchObject({ watch_id: "1", created: true });
-
+    const { s, follower, c } = await overlappedWatch("watch-evict-overlap");
     await evict(s[follower]!);
     await electLeader(s);
     ok(await s[follower]!.unary("Put", put("k", "1")));
@@ -56,12 +63,7 @@ describe("watch on a member", () => {
   });
 
   it("a crash closes the member's sockets; the client resumes on another member at its next revision", async () => {
-    const s = stubs("watch-crash");
-    const leader = await electLeader(s);
-    const follower = Object.keys(s).find((m) => m !== leader)!;
-    const [c] = await Promise.all([openSocket(s[follower]!), s[follower]!.status()]);
-    c.send({ create_request: { key: b64("k"), watch_id: 1 } });
-    await c.take(1);
+    const { s, leader, follower, c } = await overlappedWatch("watch-crash");
     ok(await s[follower]!.unary("Put", put("k", "1")));
     expect(events((await c.take(1))[0])).toEqual(["PUT k@2"]);
 
