@@ -126,7 +126,7 @@ export class LeaseKeeper {
   }
 
   private schedule(ms: number): void {
-    clearTimeout(this.timer);
+    if (this.timer !== undefined) clearTimeout(this.timer);
     if (this.stopped) return;
     this.timer = setTimeout(() => void this.tick(), ms);
   }
@@ -161,7 +161,7 @@ export class LeaseKeeper {
   private stop(): void {
     if (this.stopped) return;
     this.stopped = true;
-    clearTimeout(this.timer);
+    if (this.timer !== undefined) clearTimeout(this.timer);
     this.mux.release();
   }
 

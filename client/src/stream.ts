@@ -87,14 +87,15 @@ function openWebSocket(
   // etcd's gateway upgrades any path and only then finds none: a mux socket is open when its
   // first ping has been answered with a pong.
   let up = false;
-  ws.onopen = () => {
+  // Listeners rather than on* handlers: workerd's WebSocket has only addEventListener.
+  ws.addEventListener("open", () => {
     if (kind === "mux") ws.send("ping");
     else {
       up = true;
       ev.open();
     }
-  };
-  ws.onmessage = (e: MessageEvent) => {
+  });
+  ws.addEventListener("message", (e: MessageEvent) => {
     const text = typeof e.data === "string" ? e.data : dec.decode(e.data as ArrayBuffer);
     const m = parseFrame(kind, text);
     if (!up) {
@@ -104,9 +105,9 @@ function openWebSocket(
       return;
     }
     if (m) ev.message(m);
-  };
-  ws.onerror = () => end(down(`websocket ${url} failed`));
-  ws.onclose = (e: CloseEvent) => end(down(`websocket ${url} closed (${e.code}${e.reason ? ` ${e.reason}` : ""})`));
+  });
+  ws.addEventListener("error", () => end(down(`websocket ${url} failed`)));
+  ws.addEventListener("close", (e: CloseEvent) => end(down(`websocket ${url} closed (${e.code}${e.reason ? ` ${e.reason}` : ""})`)));
   return {
     kind,
     send: (frame) => {
@@ -284,8 +285,8 @@ export class StreamHub {
   }
 
   close(): void {
-    clearTimeout(this.timer);
-    clearInterval(this.pinger);
+    if (this.timer !== undefined) clearTimeout(this.timer);
+    if (this.pinger !== undefined) clearInterval(this.pinger);
     const l = this.link;
     this.link = undefined;
     this.open = false;
@@ -294,7 +295,7 @@ export class StreamHub {
   }
 
   private connect(): void {
-    clearTimeout(this.timer);
+    if (this.timer !== undefined) clearTimeout(this.timer);
     if (this.users.size === 0) return;
     this.setState("connecting");
     const eps = this.t.endpoints;
@@ -339,7 +340,7 @@ export class StreamHub {
   }
 
   private startPing(link: Link): void {
-    clearInterval(this.pinger);
+    if (this.pinger !== undefined) clearInterval(this.pinger);
     this.pinger = setInterval(() => {
       if (this.link !== link) return;
       if (Date.now() - this.lastHeard > 2 * this.pingInterval) this.linkClosed(link, down("stream silent: no pong"), false);
@@ -353,7 +354,7 @@ export class StreamHub {
     const wasOpen = this.open;
     this.link = undefined;
     this.open = false;
-    clearInterval(this.pinger);
+    if (this.pinger !== undefined) clearInterval(this.pinger);
     link?.close();
     if (this.stateValue === "closed") return;
     for (const u of [...this.users]) u.onDown(err);
