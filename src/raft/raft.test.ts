@@ -781,3 +781,100 @@ describe("Ready contract", () => {
     expect(r1.trk.progress.get("m1")!.match).toBe(r1.raftLog.lastIndex());
   });
 });
+
+describe("quiescence (ticks stop while nothing happens)", () => {
+  const quiet = () => {
+    const nt = cluster(three, 1, { preVote: true, checkQuorum: true });
+    elect(nt, "m1");
+    return nt;
+  };
+  const allQuiesced = (nt: Network) => three.every((id) => nt.get(id).node.quiesced());
+
+  it("a leader quiesces only with its whole log committed, applied and on every member", () => {
+    const nt = quiet();
+    nt.isolate("m3");
+    nt.get("m1").node.propose(enc("x"));
+    nt.stabilize();
+    expect(nt.get("m1").node.quiesce()).toBe(false); // m3 lacks the entry
+    nt.heal();
+    nt.tick("m1", 1); // a heartbeat finds m3 behind; the append follows
+    nt.stabilize();
+    expect(nt.get("m1").node.quiesce()).toBe(true);
+    nt.stabilize();
+    expect(allQuiesced(nt)).toBe(true);
+    expect(nt.get("m1").node.quiesce()).toBe(false); // already quiesced
+  });
+
+  it("quiesced members send nothing however long they tick, and a proposal wakes them all", () => {
+    const nt = quiet();
+    nt.get("m1").node.quiesce();
+    nt.stabilize();
+    const sentBefore = nt.sent.length;
+    for (const id of three) nt.tick(id, 100);
+    nt.stabilize();
+    expect(nt.sent.length).toBe(sentBefore);
+    expect(nt.leader()).toBe("m1");
+    nt.get("m2").node.propose(enc("after")); // a follower's client: forwarded to the leader
+    nt.stabilize();
+    expect(three.some((id) => nt.get(id).node.quiesced())).toBe(false);
+    for (const id of three) expect(nt.appliedData(id)).toEqual(["after"]);
+  });
+
+  it("a read wakes the leader, which confirms it with a heartbeat round", () => {
+    const nt = quiet();
+    nt.get("m1").node.quiesce();
+    nt.stabilize();
+    nt.get("m1").node.readIndex(enc("r1"));
+    nt.stabilize();
+    expect(nt.get("m1").readStates.map((r) => new TextDecoder().decode(r.requestCtx))).toEqual(["r1"]);
+    expect(nt.get("m1").node.quiesced()).toBe(false);
+  });
+
+  it("a follower whose log is not all committed stays awake", () => {
+    const nt = quiet();
+    const f = nt.get("m2").node.raft;
+    // As if the follower held an entry beyond what the leader will ever commit.
+    f.raftLog.append([{ index: f.raftLog.lastIndex() + 1, term: f.term, type: "Normal", data: enc("stray") }]);
+    expect(nt.get("m1").node.quiesce()).toBe(true);
+    nt.stabilize();
+    expect(nt.get("m2").node.quiesced()).toBe(false);
+    expect(nt.get("m3").node.quiesced()).toBe(true);
+  });
+
+  it("a member that restarts while the others are quiesced wakes them with its pre-vote and rejoins the leader", () => {
+    const nt = quiet();
+    nt.get("m1").node.quiesce();
+    nt.stabilize();
+    // m3 restarts from its storage: a new node that has not heard from any leader.
+    const old = nt.get("m3");
+    nt.nodes.delete("m3");
+    nt.addWithStorage("m3", old.storage, { preVote: true, checkQuorum: true }, old.applied);
+    nt.tickElection("m3");
+    nt.stabilize();
+    expect(nt.get("m1").node.quiesced()).toBe(false);
+    nt.tick("m1", 1);
+    nt.stabilize();
+    expect(nt.leader()).toBe("m1");
+    expect(nt.get("m3").node.raft.lead).toBe("m1");
+    expect(term(nt, "m3")).toBe(term(nt, "m1"));
+  });
+
+  it("when the quiesced leader is gone, a request to a follower wakes it and an election follows", () => {
+    const nt = quiet();
+    nt.get("m1").node.quiesce();
+    nt.stabilize();
+    nt.isolate("m1"); // the leader crashed
+    nt.get("m2").node.propose(enc("lost")); // dropped on the way to m1, but m2 is awake now
+    nt.stabilize();
+    expect(nt.get("m2").node.quiesced()).toBe(false);
+    // m2 campaigns once its election timeout passes; m3 wakes on the pre-vote and grants it
+    // once its own lease expires.
+    const newLeader = () => ["m2", "m3"].find((id) => role(nt, id) === "Leader");
+    for (let i = 0; i < 10 && !newLeader(); i++) {
+      nt.tickElection(i % 2 === 0 ? "m2" : "m3");
+      nt.stabilize();
+    }
+    expect(newLeader()).toBeDefined();
+    expect(term(nt, newLeader()!)).toBeGreaterThan(term(nt, "m1"));
+  });
+});

@@ -118,6 +118,15 @@ export class Raft {
   readOnly: ReadOnly;
   electionElapsed = 0;
   heartbeatElapsed = 0;
+  /**
+   * Quiesced: ticks do nothing (no heartbeats, no election timeout) until any message other
+   * than the leader's quiescing heartbeat and its answers arrives, or a local input (a
+   * proposal, a read, a campaign, a transfer). A leader quiesces only with every member's log
+   * complete and everything applied (quiesce()); its followers do when its last heartbeat
+   * leaves their commit at their last index. A member that then needs the cluster (a restart,
+   * a client) sends any message, which wakes whoever receives it.
+   */
+  quiesced = false;
   readonly checkQuorum: boolean;
   readonly preVote: boolean;
   readonly heartbeatTimeout: number;
@@ -258,11 +267,13 @@ export class Raft {
     return true;
   }
 
-  sendHeartbeat(to: NodeId, ctx: Uint8Array | null): void {
+  sendHeartbeat(to: NodeId, ctx: Uint8Array | null, quiesce = false): void {
     const pr = this.trk.progress.get(to)!;
     // Never tell a follower to commit beyond what it is known to have: its log may differ.
     const commit = Math.min(pr.match, this.raftLog.committed);
-    this.send(newMessage({ type: "MsgHeartbeat", to, commit, context: ctx }));
+    const m = newMessage({ type: "MsgHeartbeat", to, commit, context: ctx });
+    if (quiesce) m.quiesce = true;
+    this.send(m);
     pr.sentCommitTo(commit);
   }
 
@@ -317,6 +328,7 @@ export class Raft {
   }
 
   reset(term: number): void {
+    this.quiesced = false;
     if (this.term !== term) {
       this.term = term;
       this.vote = None;
@@ -362,8 +374,38 @@ export class Raft {
   // Time
 
   tick(): void {
+    if (this.quiesced) return;
     if (this.state === "Leader") this.tickHeartbeat();
     else this.tickElection();
+  }
+
+  /**
+   * Whether this leader may quiesce: its whole log is committed, applied and on every member
+   * (voters and learners, each replicating), with no read, transfer, configuration change or
+   * uncommitted proposal in progress.
+   */
+  canQuiesce(): boolean {
+    if (this.state !== "Leader" || this.quiesced || this.leadTransferee !== None) return false;
+    const last = this.raftLog.lastIndex();
+    if (this.raftLog.committed !== last || this.raftLog.applied !== last) return false;
+    if (this.pendingConfIndex > last || this.trk.config.voters[1].size > 0) return false;
+    if (this.readOnly.pendingCount() > 0 || this.pendingReadIndexMessages.length > 0) return false;
+    let complete = true;
+    this.trk.visit((_id, pr) => {
+      if (pr.match !== last || pr.state !== "StateReplicate") complete = false;
+    });
+    return complete;
+  }
+
+  /** Quiesces this leader if it may (canQuiesce): one last heartbeat asks the followers to. */
+  quiesce(): boolean {
+    if (!this.canQuiesce()) return false;
+    this.trk.visit((id) => {
+      if (id !== this.id) this.sendHeartbeat(id, null, true);
+    });
+    this.quiesced = true;
+    this.log("info", `${this.id} quiesced at term ${this.term}, index ${this.raftLog.lastIndex()}`);
+    return true;
   }
 
   tickElection(): void {
@@ -518,6 +560,11 @@ export class Raft {
   /** Advances the state machine with one message. Returns ErrProposalDropped when a
    * proposal cannot be accepted; other outcomes are reflected in the next Ready. */
   step(m: Message): RaftError | null {
+    // Anything but the leader's quiescing heartbeat and its answers wakes a quiesced node.
+    if (this.quiesced && m.type !== "MsgHeartbeatResp" && !(m.type === "MsgHeartbeat" && m.quiesce)) {
+      this.quiesced = false;
+      this.log("info", `${this.id} woke from quiescence on ${m.type} from ${m.from}`);
+    }
     // Term handling first; it may turn us into a follower.
     if (m.term === 0) {
       // local message (or a forwarded proposal / read request)
@@ -941,6 +988,12 @@ export class Raft {
   handleHeartbeat(m: Message): void {
     this.raftLog.commitTo(m.commit);
     this.send(newMessage({ type: "MsgHeartbeatResp", to: m.from, context: m.context }));
+    // The leader quiesced: follow it once everything it has is committed here too (the
+    // application then applies it before going idle).
+    if (m.quiesce && this.raftLog.committed === this.raftLog.lastIndex()) {
+      this.quiesced = true;
+      this.electionElapsed = 0;
+    }
   }
 
   handleSnapshot(m: Message): void {

@@ -137,6 +137,19 @@ export class RawNode {
     this.raft.tick();
   }
 
+  /**
+   * As leader, stops ticking if the whole log is committed, applied and on every member, and
+   * asks the followers to stop too (Raft.quiesced). False when it may not.
+   */
+  quiesce(): boolean {
+    return this.raft.quiesce();
+  }
+
+  /** Ticks do nothing until a message or local input wakes this node. */
+  quiesced(): boolean {
+    return this.raft.quiesced;
+  }
+
   /** Starts an election now (pre-vote first if enabled). */
   campaign(): void {
     this.raft.step(newMessage({ type: "MsgHup" }));

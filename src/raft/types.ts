@@ -86,7 +86,8 @@ export type MessageType =
  * - MsgAppResp: index = last index appended (or rejected index when reject); rejectHint and
  *   logTerm = the follower's guess of the highest (index, term) that may match.
  * - MsgVote/MsgPreVote: index/logTerm = candidate's last entry; context marks a transfer.
- * - MsgHeartbeat(Resp): commit = min(follower match, leader commit); context = read-index ctx.
+ * - MsgHeartbeat(Resp): commit = min(follower match, leader commit); context = read-index ctx;
+ *   quiesce (heartbeat only) = the leader stops ticking and asks the follower to do the same.
  * - MsgReadIndex(Resp): entries[0].data = the request context; index = the read index.
  */
 export interface Message {
@@ -102,6 +103,7 @@ export interface Message {
   rejectHint: number;
   snapshot: Snapshot | null;
   context: Uint8Array | null;
+  quiesce?: boolean;
 }
 
 export type ConfChangeType = "AddNode" | "AddLearnerNode" | "RemoveNode" | "UpdateNode";

@@ -49,7 +49,7 @@ function report(results: SimResult[], ms: number): void {
   console.log(
     `sim: ${results.length - failed.length}/${results.length} seeds passed` +
       (ms ? ` in ${(ms / 1000).toFixed(1)}s` : "") +
-      ` (ops ${sum("ops")} ok ${sum("opsOk")} unknown ${sum("opsUnknown")}, elections ${sum("elections")}, crashes ${sum("crashes")}, conf changes ${sum("confChanges")}, snapshots ${sum("snapshotsSent")}, messages ${sum("messages")}, checks ${sum("checks")})`,
+      ` (ops ${sum("ops")} ok ${sum("opsOk")} unknown ${sum("opsUnknown")}, elections ${sum("elections")}, crashes ${sum("crashes")}, conf changes ${sum("confChanges")}, snapshots ${sum("snapshotsSent")}, quiesces ${sum("quiesces")}, messages ${sum("messages")}, checks ${sum("checks")})`,
   );
   if (failed.length > 0) {
     console.log(`failing seeds: ${failed.map((r) => r.seed).join(" ")}`);

@@ -61,6 +61,8 @@ export interface SimStats {
   opsUnknown: number;
   maxCommitted: number;
   checks: number;
+  /** Times a leader quiesced the cluster (everyone stops ticking until something wakes it). */
+  quiesces: number;
 }
 
 export interface SimResult {
@@ -235,8 +237,14 @@ class Simulation {
   faultsOn = true;
   readonly stats: SimStats = {
     ticks: 0, messages: 0, dropped: 0, elections: 0, crashes: 0, confChanges: 0, snapshotsSent: 0,
-    ops: 0, opsOk: 0, opsUnknown: 0, maxCommitted: 0, checks: 0,
+    ops: 0, opsOk: 0, opsUnknown: 0, maxCommitted: 0, checks: 0, quiesces: 0,
   };
+  /**
+   * Quiescence draws from its own stream, so the rest of a seed's scenario is the same with
+   * it: at each tick the leader tries to quiesce with probability quiesceP.
+   */
+  readonly #quiesceRng: Prng;
+  readonly #quiesceP: number;
   readonly #trace: (line: string) => void;
   readonly #raftLogger: Logger | undefined;
   /** Next time the admin may try a membership change. */
@@ -247,6 +255,8 @@ class Simulation {
     this.rng = prng(o.seed);
     this.s = chooseScenario(this.rng.fork(), o);
     this.net = new SimNetwork(this.rng.fork());
+    this.#quiesceRng = prng(`${o.seed}/quiesce`);
+    this.#quiesceP = this.#quiesceRng.pick([0, 0.05, 0.3]);
     this.#trace = o.trace ?? (() => {});
     this.#raftLogger = o.verbose ? { log: (level, msg) => this.#trace(`  [${level}] ${msg}`) } : undefined;
     const voters: NodeId[] = [];
@@ -600,10 +610,21 @@ class Simulation {
     }
     if (this.now % TICK === 0) {
       this.stats.ticks++;
+      this.#maybeQuiesce();
       if (faults) this.#injectFaults();
       if (this.s.membership) this.#admin(faults);
     }
     this.#clients(faults);
+  }
+
+  /** The leader quiesces when it may (the member does once the cluster is idle). */
+  #maybeQuiesce(): void {
+    if (!this.#quiesceRng.chance(this.#quiesceP)) return;
+    const lead = this.#leader();
+    if (!lead || lead.pausedUntil > this.now || !lead.node!.quiesce()) return;
+    this.stats.quiesces++;
+    this.trace(`${lead.id} QUIESCED the cluster at index ${lead.node!.raft.raftLog.lastIndex()}`);
+    this.#drain(lead);
   }
 
   #injectFaults(): void {
@@ -840,7 +861,19 @@ class Simulation {
     for (; this.now < end; this.now++) {
       this.#step(false);
       const lead = this.#leader();
-      if (!lead) continue;
+      if (!lead) {
+        // Nobody leads and everyone may be quiesced: a client's request wakes a member, as
+        // any request does (a read at a member without a leader is dropped, but wakes it).
+        if (this.#quiesceP > 0 && this.now % TICK === 0) {
+          const up = [...this.members.values()].filter((m) => m.node && !m.retired);
+          if (up.length > 0) {
+            const m = this.#quiesceRng.pick(up);
+            m.node!.readIndex(utf8(`wake.${this.now}`));
+            this.#drain(m);
+          }
+        }
+        continue;
+      }
       if (!sentinel && this.now % TICK === 0) {
         const id = `sentinel.${this.now}`;
         lead.pendingWrites.set(id, () => {
