@@ -393,6 +393,13 @@ export class ClusterAdmin {
     this.maybePublish();
   }
 
+  /** Nothing here waits on time: no change or transfer in flight, the name published. */
+  idle(): boolean {
+    if (this.waiters.size > 0 || this.transfers.length > 0) return false;
+    const me = this.node.membership.get(this.selfId);
+    return this.removed() || !me || me.name === this.host.identity.memberName;
+  }
+
   /**
    * A started member publishes its name through the log (etcd's publish): until then the
    * member list shows it without a name, and it does not count as started.

@@ -24,6 +24,9 @@ export interface Env {
   /** Entries kept below a snapshot for slow followers (etcd's
    * --experimental-snapshot-catchup-entries). Default 5000. */
   ETCDO_SNAPSHOT_CATCHUP_ENTRIES?: string;
+  /** Ticks an idle leader waits before the cluster stops ticking (quiesces). Default two
+   * election timeouts; 0 keeps members ticking always. */
+  ETCDO_QUIESCE_TICKS?: string;
 }
 
 export interface MemberConfig {
@@ -36,6 +39,7 @@ export interface MemberConfig {
   faultsEnabled: boolean;
   snapshotEntries: number;
   catchUpEntries: number;
+  quiesceAfterTicks: number;
 }
 
 function nonNegativeInt(text: string | undefined, fallback: number): number {
@@ -63,5 +67,6 @@ export function memberConfig(env: Env): MemberConfig {
     faultsEnabled: env.ETCDO_FAULTS === "on",
     snapshotEntries: nonNegativeInt(env.ETCDO_SNAPSHOT_COUNT, DEFAULT_SNAPSHOT_ENTRIES),
     catchUpEntries: nonNegativeInt(env.ETCDO_SNAPSHOT_CATCHUP_ENTRIES, DEFAULT_CATCH_UP_ENTRIES),
+    quiesceAfterTicks: nonNegativeInt(env.ETCDO_QUIESCE_TICKS, 2 * electionTicks),
   };
 }

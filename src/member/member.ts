@@ -104,6 +104,7 @@ export class Member extends DurableObject<Env> {
       applier: { minLeaseTtlSeconds: minLeaseTtlSeconds(this.config) },
       snapshotEntries: this.config.snapshotEntries,
       catchUpEntries: this.config.catchUpEntries,
+      quiesceAfterTicks: this.config.quiesceAfterTicks,
     });
     this.service = new EtcdService({
       applier: this.node.applier,
@@ -151,6 +152,14 @@ export class Member extends DurableObject<Env> {
       if (!this.timers.isScheduled("raft-tick")) this.timers.schedule("raft-tick", Date.now() + this.config.tickMs);
       await this.timers.arm();
     });
+    // A voter starting from storage asks for votes at once (pre-vote first, so a cluster
+    // with a live leader ignores it) instead of after an election timeout: after an idle
+    // cluster quiesced and its objects were evicted, the first request waits for an
+    // election of a few round trips, not of a second or two.
+    if (this.node.applier.consistentIndex() > 0 && this.node.members().voters.includes(this.identity.memberName)) {
+      this.node.campaign();
+      this.schedulePump();
+    }
   }
 
   // ---- client requests ----
@@ -245,6 +254,8 @@ export class Member extends DurableObject<Env> {
       firstIndex: this.node.storage.firstIndex(),
       snapshotIndex: this.node.storage.snapshotIndex(),
       snapshotsInstalled: this.snapshotsInstalled,
+      quiesced: this.node.quiesced(),
+      ticking: this.timers.isScheduled("raft-tick"),
     };
   }
 
@@ -360,8 +371,9 @@ export class Member extends DurableObject<Env> {
       const elapsed = Math.floor((nowMs - this.lastTickMs) / this.config.tickMs);
       const n = Math.min(Math.max(elapsed, 1), this.config.electionTicks);
       this.lastTickMs = nowMs;
+      const mayQuiesce = this.waitsOnNothing();
       for (let i = 0; i < n; i++) {
-        this.node.tick();
+        this.node.tick(mayQuiesce);
         this.ticks++;
       }
       this.node.revokeExpiredLeases(nowMs);
@@ -369,12 +381,32 @@ export class Member extends DurableObject<Env> {
       this.admin.tick(nowMs);
       this.pump();
     }
-    // A removed member stops ticking: nothing will ever need it again.
-    if (this.admin.removed()) this.timers.cancel("raft-tick");
+    // A removed member stops ticking: nothing will ever need it again. A quiesced one stops
+    // until a request or a message wakes it (pump() starts the ticks again).
+    if (this.admin.removed() || this.mayStopTicking()) this.timers.cancel("raft-tick");
     else if (tick || !this.timers.isScheduled("raft-tick")) {
       this.timers.schedule("raft-tick", Math.max(Date.now(), this.pausedUntilMs) + this.config.tickMs);
     }
     await this.timers.arm();
+  }
+
+  /** No request, read or cluster operation of this member waits on time. */
+  private waitsOnNothing(): boolean {
+    return this.proposals.size === 0 && this.reads.size === 0 && this.unassignedReads.length === 0 && this.toPropose.length === 0 && this.admin.idle();
+  }
+
+  /** Raft is quiesced and nothing else needs the ticks (request timeouts, retries). */
+  private mayStopTicking(): boolean {
+    return this.node.quiesced() && this.waitsOnNothing();
+  }
+
+  /** Something woke the member (or gave it work): tick again if the ticks had stopped. */
+  private resumeTicking(): void {
+    if (this.timers.isScheduled("raft-tick") || this.admin.removed() || this.mayStopTicking()) return;
+    // The ticks missed while stopped are not owed: count from now.
+    this.lastTickMs = Date.now();
+    this.timers.schedule("raft-tick", Math.max(Date.now(), this.pausedUntilMs) + this.config.tickMs);
+    void this.timers.arm();
   }
 
   // ---- proposals and reads ----
@@ -467,6 +499,7 @@ export class Member extends DurableObject<Env> {
       this.reads.delete(ctx);
       for (const w of group.waiters) w.resolve();
     }
+    this.resumeTicking();
   }
 
   /** Resolves true once a leader is known, false at the request timeout. */

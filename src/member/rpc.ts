@@ -41,6 +41,10 @@ export interface MemberStatus {
   snapshotIndex: number;
   /** Snapshots from a leader installed since this member's instance started. */
   snapshotsInstalled: number;
+  /** Raft is quiesced: the cluster was idle and stopped ticking until something wakes it. */
+  quiesced: boolean;
+  /** The member's tick timer is set (false once quiesced with nothing waiting on time). */
+  ticking: boolean;
 }
 
 /** Faults a test can inject into one member (local development only). */

@@ -70,6 +70,13 @@ export interface EtcdNodeOptions {
    */
   snapshotEntries?: number;
   catchUpEntries?: number;
+  /**
+   * Ticks a leader with nothing to do waits before it quiesces the cluster (every member
+   * stops ticking until a request or message wakes it; Raft.quiesced). Default: two
+   * election timeouts; 0 never quiesces. A leader holding leases never quiesces: their
+   * expiry runs on its clock.
+   */
+  quiesceAfterTicks?: number;
 }
 
 export const DEFAULT_SNAPSHOT_ENTRIES = 10_000;
@@ -130,6 +137,9 @@ export class EtcdNode {
   private readonly stage: SnapshotStage;
   /** The staged transfer whose MsgSnap was just stepped, waiting for raft's Ready. */
   private pendingInstall: { xfer: string; index: number } | null = null;
+  private readonly quiesceAfterTicks: number;
+  /** Consecutive ticks this leader could have quiesced. */
+  private idleTicks = 0;
 
   constructor(opts: EtcdNodeOptions) {
     this.id = opts.id;
@@ -137,6 +147,7 @@ export class EtcdNode {
     this.storage = new SqliteRaftStorage(opts.db);
     this.applier = new Applier(opts.db, opts.applier);
     this.electionTimeoutMs = opts.electionTicks * opts.tickMs;
+    this.quiesceAfterTicks = opts.quiesceAfterTicks ?? 2 * opts.electionTicks;
     this.membership = new Membership(opts.db, opts.naming ?? memberNaming("default"));
     this.stage = new SnapshotStage(opts.db);
     this.snapshotEntries = opts.snapshotEntries ?? DEFAULT_SNAPSHOT_ENTRIES;
@@ -177,8 +188,31 @@ export class EtcdNode {
 
   // ---- inputs ----
 
-  tick(): void {
+  /**
+   * One tick. mayQuiesce: the caller has nothing waiting on time (no request, read or
+   * operation in flight); a leader that stays idle for quiesceAfterTicks such ticks quiesces.
+   */
+  tick(mayQuiesce = false): void {
     this.node.tick();
+    const idle =
+      mayQuiesce &&
+      this.quiesceAfterTicks > 0 &&
+      this.pendingReads.length === 0 &&
+      this.pendingInstall === null &&
+      this.node.raft.canQuiesce() &&
+      this.applier.lessor.count() === 0;
+    if (!idle) {
+      this.idleTicks = 0;
+      return;
+    }
+    if (++this.idleTicks < this.quiesceAfterTicks) return;
+    this.idleTicks = 0;
+    this.node.quiesce();
+  }
+
+  /** Ticks do nothing until a request or a message wakes this member (see tick()). */
+  quiesced(): boolean {
+    return this.node.quiesced();
   }
 
   step(m: Message): RaftError | null {

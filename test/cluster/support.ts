@@ -49,8 +49,9 @@ export async function startTestCluster(vars: Record<string, string> = {}): Promi
     async waitForLeader(maxMs = 20_000) {
       const deadline = Date.now() + maxMs;
       for (;;) {
-        // A request wakes the members (they tick only once started).
-        await post("/v3/kv/range", { key: b64("wake"), serializable: true }).catch(() => undefined);
+        // A linearizable read wakes the member it reaches (members tick only once started,
+        // and an idle cluster stops ticking until a request needs raft).
+        await post("/v3/kv/range", { key: b64("wake") }, { timeoutMs: 1000 }).catch(() => undefined);
         const s = await status();
         const ok = s.members.every((m) => m.leader === s.leader);
         if (s.leader && ok) return s.leader;

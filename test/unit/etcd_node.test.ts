@@ -71,4 +71,39 @@ describe("EtcdNode", () => {
     }
     expect(seen).toContain(43);
   });
+
+  it("quiesces an idle cluster; a write through a follower wakes everyone; a lease keeps the leader ticking", () => {
+    const c = new NodeCluster({ quiesce: true });
+    const leader = c.elect();
+    const quiet = () => ids.every((id) => c.nodes.get(id)!.quiesced());
+    for (let i = 0; i < 100 && !quiet(); i++) c.round(true);
+    expect(quiet()).toBe(true);
+    c.rounds(50);
+    expect(c.inbox).toEqual([]);
+    const follower = [...c.nodes.values()].find((n) => n !== leader)!;
+    expect(follower.propose({ op: "put", id: c.nextReq++, request: put("k", "v") })).toBeNull();
+    c.settle(10);
+    expect(ids.map((id) => [c.kv(id).length, c.nodes.get(id)!.quiesced()])).toEqual(ids.map(() => [1, false]));
+
+    expect(leader.propose({ op: "leaseGrant", id: c.nextReq++, request: { ID: 7n, TTL: 60 } })).toBeNull();
+    c.rounds(100);
+    expect(leader.quiesced()).toBe(false);
+  });
+
+  it("elects a new leader when the quiesced one is gone and a client asks a follower", () => {
+    const c = new NodeCluster({ quiesce: true });
+    const old = c.elect();
+    for (let i = 0; i < 100 && !old.quiesced(); i++) c.round(true);
+    expect(old.quiesced()).toBe(true);
+    c.settle(2);
+    c.crash(old.id);
+    const follower = [...c.nodes.values()][0]!;
+    follower.propose({ op: "put", id: c.nextReq++, request: put("after", "crash") }); // dropped, but wakes it
+    for (let i = 0; i < 200 && !c.leader(); i++) c.round(true);
+    const next = c.leader()!;
+    expect(next.id).not.toBe(old.id);
+    expect(next.propose({ op: "put", id: c.nextReq++, request: put("after", "crash") })).toBeNull();
+    c.settle(6);
+    for (const n of c.nodes.values()) expect(c.kv(n.id)).toContainEqual(expect.stringMatching(/^after=crash@/));
+  });
 });

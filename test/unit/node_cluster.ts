@@ -42,6 +42,8 @@ export interface NodeClusterOptions {
   chunkBytes?: number;
   /** Each ticking round every member also revokes its expired leases (the member's tick does). */
   leaseDuties?: boolean;
+  /** Members tick as an idle member does (EtcdNode.tick(true)): a leader may quiesce. */
+  quiesce?: boolean;
 }
 
 export class NodeCluster {
@@ -100,7 +102,7 @@ export class NodeCluster {
   round(tick = true): void {
     this.now += TICK_MS;
     for (const [id, n] of this.nodes) {
-      if (tick) n.tick();
+      if (tick) n.tick(this.opts.quiesce ?? false);
       if (tick && this.opts.leaseDuties) n.revokeExpiredLeases(this.now);
       const out = n.process(this.now);
       if (out.snapshotInstalled) this.snapshotsInstalled.set(id, (this.snapshotsInstalled.get(id) ?? 0) + 1);
