@@ -5,4 +5,6 @@
 import { run } from "../cli/main.ts";
 import { nodeIo } from "../cli/node-io.ts";
 
-process.exitCode = await run(process.argv.slice(2), nodeIo());
+// Exits at once, as etcdctl does: `watch -i` may end (a command failed) with stdin still being
+// read and other watches open. Writes to pipes, files and terminals are synchronous on POSIX.
+process.exit(await run(process.argv.slice(2), nodeIo()));

@@ -7,9 +7,9 @@ import { EtcdError, GrpcCode, isLeaseNotFound } from "../src/errors.ts";
 import { type DeleteOptions, type Op, type PutOptions, type RangeOptions, type SortOrder, type SortTarget, compare, op } from "../src/kv.ts";
 import type { Compare, CompareOp } from "../src/kv.ts";
 import { type StatusResult, alarm, memberAdd, memberPromote, memberRemove } from "../src/maintenance.ts";
-import { type WatchOptions, isWatchCompacted } from "../src/watch.ts";
+import { type Watch, type WatchEvent, type WatchOptions, type WatchResponse, isWatchCompacted } from "../src/watch.ts";
 import { leaseIdFromHex, leaseIdToHex } from "../src/types.ts";
-import { goDuration, goQuote, parseGoDuration, scanGoQuoted } from "./gofmt.ts";
+import { goDuration, goQuote, goQuoteBytes, parseGoDuration, scanGoQuoted } from "./gofmt.ts";
 import { type Format, type Out, Printer, UnsupportedFormat } from "./print.ts";
 
 export const VERSION = "0.1.0";
@@ -50,8 +50,12 @@ export interface Io extends Out {
   interrupt?: AbortSignal;
   /** Gives SIGINT / SIGTERM their default effect again (etcdctl's watch dies of them). */
   defaultSignals?: () => void;
-  /** Runs a command with extra environment (lock's exec mode); resolves with its exit code. */
-  exec?: (argv: string[], env: Record<string, string>) => Promise<number>;
+  /**
+   * Runs a command with extra environment, its output going to the CLI's own (the exec forms of
+   * lock and watch). Resolves with Go's os/exec error text when it fails ("exit status 3",
+   * `exec: "x": executable file not found in $PATH`), undefined when it succeeds.
+   */
+  exec?: (argv: string[], env: Record<string, string>) => Promise<string | undefined>;
 }
 
 // ---------------------------------------------------------------- flags
@@ -243,7 +247,10 @@ function parseArgs(args: string[], flags: Flags): string[] {
 interface Ctx {
   io: Io;
   flags: Flags;
+  /** The positional arguments, those after "--" included. */
   args: string[];
+  /** The command line as given (watch finds its "--" there, as etcdctl does in os.Args). */
+  argv: string[];
   printer: () => Printer;
   client: () => Etcd;
   endpoints: () => string[];
@@ -478,8 +485,73 @@ const WATCH_FLAGS: FlagSpec[] = [
   { name: "prev-kv", kind: "bool", def: "false", usage: "get the previous key-value pair before the event happens" },
 ];
 
-function watchArgs(args: string[], f: Flags): { key: string; opts: WatchOptions } {
-  if (args.length < 1 || args.length > 2) fail(Exit.BadArgs, "bad number of arguments");
+// etcdctl's watch argument errors (ctlv3/command/watch_command.go).
+const WATCH_ARGS = {
+  count: "bad number of arguments",
+  conflictEnv: "bad number of arguments (found conflicting environment key)",
+  separator: "bad number of arguments (found separator --, but no commands)",
+};
+
+/** One watch as written: its key arguments, and the command to run for every event (after "--"). */
+interface WatchCall {
+  args: string[];
+  exec: string[];
+}
+
+/** ETCDCTL_WATCH_KEY and ETCDCTL_WATCH_RANGE_END: the key (and range end) to watch when none is given. */
+function watchEnvArgs(env: Record<string, string | undefined>): string[] {
+  const key = env.ETCDCTL_WATCH_KEY ?? "";
+  const end = env.ETCDCTL_WATCH_RANGE_END ?? "";
+  if (key === "" && end !== "") fail(Exit.BadArgs, `ETCDCTL_WATCH_KEY is empty but got ETCDCTL_WATCH_RANGE_END=${goQuote(end)}`);
+  return key === "" ? [] : end === "" ? [key] : [key, end];
+}
+
+/**
+ * The key arguments: the environment's first, then the positional ones before the command.
+ * etcdctl cuts them at the last word equal to the command's name, so `watch k -- echo echo`
+ * watches the range [k, echo); etcdoctl cuts at the same place.
+ */
+function watchKeyArgs(envArgs: string[], positional: string[], exec: string[]): string[] {
+  const all = [...envArgs, ...positional];
+  return exec.length > 0 ? all.slice(0, all.lastIndexOf(exec[0]!)) : all;
+}
+
+/** `watch [key [range_end]] [-- command args...]` on the command line. */
+function watchCommandLine(argv: string[], positional: string[], envArgs: string[]): WatchCall {
+  // etcdctl looks for "--" after the word "watch" in os.Args (which starts with the program's
+  // name); a prefix of the verb ("wat") leaves the whole command line.
+  const at = argv.indexOf("watch");
+  const raw = at >= 0 ? argv.slice(at + 1) : [NAME, ...argv];
+  const sep = raw.indexOf("--");
+  if (sep >= 0 && sep === raw.length - 1) fail(Exit.BadArgs, WATCH_ARGS.separator);
+  if (sep < 0 && raw.length === 0 && envArgs.length === 0) fail(Exit.BadArgs, WATCH_ARGS.count);
+  const exec = sep >= 0 ? raw.slice(sep + 1) : [];
+  // Everything after "--" is positional too: any positional word before it conflicts with ETCDCTL_WATCH_KEY.
+  if (envArgs.length > 0 && positional.length > exec.length) fail(Exit.BadArgs, WATCH_ARGS.conflictEnv);
+  return { args: watchKeyArgs(envArgs, positional, exec), exec };
+}
+
+/** A "watch ..." line of interactive mode, with its own flags; a malformed one ends the command as in etcdctl. */
+function watchLine(words: string[], envArgs: string[]): { call: WatchCall; flags: Flags } {
+  const rest = words.slice(1);
+  const sep = rest.indexOf("--");
+  if (sep >= 0 && sep === rest.length - 1) fail(Exit.BadArgs, WATCH_ARGS.separator);
+  const flags = new Flags(WATCH_FLAGS);
+  let positional: string[] = [];
+  try {
+    positional = parseArgs(rest, flags);
+  } catch (e) {
+    throw e instanceof CliExit ? new CliExit(Exit.BadArgs, e.text) : e;
+  }
+  if (sep < 0 && envArgs.length === 0 && positional.length === 0) fail(Exit.BadArgs, WATCH_ARGS.count);
+  if (sep < 0 && envArgs.length > 0 && positional.length > 0) fail(Exit.BadArgs, WATCH_ARGS.conflictEnv);
+  const exec = sep >= 0 ? rest.slice(sep + 1) : [];
+  return { call: { args: watchKeyArgs(envArgs, positional, exec), exec }, flags };
+}
+
+/** The watch request for key arguments; as in etcdctl, a range end only comes from exactly two of them. */
+function watchOptions(args: string[], f: Flags): { key: string; opts: WatchOptions } {
+  if (args.length < 1) fail(Exit.BadArgs, WATCH_ARGS.count);
   if (f.bool("prefix") && args.length === 2) fail(Exit.BadArgs, "`range_end` and `--prefix` are mutually exclusive");
   const opts: WatchOptions = {};
   if (args.length === 2) opts.rangeEnd = args[1]!;
@@ -489,45 +561,96 @@ function watchArgs(args: string[], f: Flags): { key: string; opts: WatchOptions 
   return { key: args[0]!, opts };
 }
 
-/** Prints every response of these watches until interrupted; a canceled watch ends the command as etcdctl's does. */
-async function printWatch(ctx: Ctx, p: Printer, list: { key: string; opts: WatchOptions }[]): Promise<void> {
-  const c = ctx.client();
-  const runs = list.map(async ({ key, opts }) => {
-    const w = c.watch(key, { ...opts, signal: ctx.io.interrupt });
-    try {
-      for await (const r of w) if (r.events.length > 0) p.watch(r);
-    } catch (e) {
-      ctx.io.err(`watch was canceled (${errText(e)})\n`);
-      // etcdctl prints the cancel response too (only the json and fields formats show it).
-      if (isWatchCompacted(e) && e.header) p.watch({ header: e.header, events: [], progress: false }, e.compactRevision);
-    }
+/**
+ * The exec form: runs the command for one event, with etcdctl's environment (Go-quoted type,
+ * key and value; the response's revision) and its output passed through. A failing command
+ * ends etcdoctl with exit code 1, as it ends etcdctl.
+ */
+async function execForEvent(ctx: Ctx, exec: string[], r: WatchResponse, ev: WatchEvent): Promise<void> {
+  if (!ctx.io.exec) fail(Exit.Error, "cannot run commands here");
+  const failed = await ctx.io.exec!(exec, {
+    ETCD_WATCH_REVISION: String(r.header.revision),
+    ETCD_WATCH_EVENT_TYPE: ev.type === "delete" ? '"DELETE"' : '"PUT"',
+    ETCD_WATCH_KEY: goQuoteBytes(ev.kv.key),
+    ETCD_WATCH_VALUE: goQuoteBytes(ev.kv.value),
   });
-  await Promise.all(runs);
-  c.close();
+  if (failed === undefined) return;
+  ctx.io.err(`command [${exec.map(goQuote).join(" ")}] error (${failed})\n`);
+  throw new CliExit(Exit.Error);
+}
+
+/** Prints one watch's responses, running `exec` (if any) for each event, until the watch ends. */
+async function followWatch(ctx: Ctx, p: Printer, w: Watch, exec: string[]): Promise<void> {
+  try {
+    for await (const r of w) {
+      if (r.progress) ctx.io.out(`progress notify: ${r.header.revision}\n`);
+      else if (r.events.length === 0) continue;
+      p.watch(r);
+      if (exec.length > 0) for (const ev of r.events) await execForEvent(ctx, exec, r, ev);
+    }
+  } catch (e) {
+    if (e instanceof CliExit) throw e;
+    ctx.io.err(`watch was canceled (${errText(e)})\n`);
+    // etcdctl prints the cancel response too (only the json and fields formats show it).
+    if (isWatchCompacted(e) && e.header) p.watch({ header: e.header, events: [], progress: false }, e.compactRevision);
+  }
+}
+
+/** Runs the command line's watch until interrupted; a watch the server ends ends the command as etcdctl's does. */
+async function printWatch(ctx: Ctx, p: Printer, call: WatchCall, f: Flags): Promise<void> {
+  const { key, opts } = watchOptions(call.args, f);
+  const c = ctx.client();
+  try {
+    await followWatch(ctx, p, c.watch(key, { ...opts, signal: ctx.io.interrupt }), call.exec);
+  } finally {
+    c.close();
+  }
   if (!ctx.io.interrupt?.aborted) fail(Exit.Interrupted, "watch is canceled by the server");
 }
 
-async function watchInteractive(ctx: Ctx, p: Printer): Promise<void> {
-  const running: Promise<void>[] = [];
-  for (;;) {
-    const { line, eof } = await ctx.io.stdin.readLine();
-    if (eof) fail(Exit.InvalidInput, "Error reading watch request line: EOF");
-    const l = line.replace(/\n$/, "");
-    const words = argify(l);
-    if (words[0] !== "watch") {
-      ctx.io.err(`Invalid command ${l} (only support watch)\n`);
-      continue;
+/** `watch -i`: "watch ..." and "progress" lines from stdin, until it ends or a command fails. */
+async function watchInteractive(ctx: Ctx, p: Printer, envArgs: string[]): Promise<void> {
+  const c = ctx.client();
+  const watches: Watch[] = [];
+  let fatal: (e: unknown) => void = () => {};
+  const failed = new Promise<never>((_, reject) => (fatal = reject));
+  try {
+    for (;;) {
+      const { line, eof } = await Promise.race([ctx.io.stdin.readLine(), failed]);
+      if (eof) fail(Exit.InvalidInput, "Error reading watch request line: EOF");
+      const l = line.replace(/\n$/, "");
+      const words = argify(l);
+      if (words.length === 0) {
+        ctx.io.err(`Invalid command: ${l} (watch and progress supported)\n`);
+        continue;
+      }
+      if (words[0] === "progress") {
+        // One request answers every watch of the stream.
+        watches[0]?.requestProgress();
+        continue;
+      }
+      if (words[0] !== "watch") {
+        ctx.io.err(`Invalid command ${l} (only support watch)\n`);
+        continue;
+      }
+      if (words.length < 2 && envArgs.length === 0) {
+        ctx.io.err(`Invalid command ${l} (command type or key is not provided)\n`);
+        continue;
+      }
+      const { call, flags } = watchLine(words, envArgs);
+      let req: { key: string; opts: WatchOptions };
+      try {
+        req = watchOptions(call.args, flags);
+      } catch (e) {
+        ctx.io.err(`Invalid command ${l} (${e instanceof CliExit ? e.text : String(e)})\n`);
+        continue;
+      }
+      const w = c.watch(req.key, { ...req.opts, signal: ctx.io.interrupt });
+      watches.push(w);
+      followWatch(ctx, p, w, call.exec).catch(fatal);
     }
-    if (words.length < 2) {
-      ctx.io.err(`Invalid command ${l} (command type or key is not provided)\n`);
-      continue;
-    }
-    const f = new Flags(WATCH_FLAGS);
-    try {
-      running.push(printWatch(ctx, p, [watchArgs(parseArgs(words.slice(1), f), f)]).catch(() => {}));
-    } catch (e) {
-      ctx.io.err(`Invalid command ${l} (${e instanceof CliExit ? e.text : String(e)})\n`);
-    }
+  } finally {
+    c.close();
   }
 }
 
@@ -821,11 +944,11 @@ const COMMANDS: Command[] = [
     short: "Watches events stream on keys or prefixes",
     flags: WATCH_FLAGS,
     run: async (ctx) => {
+      const envArgs = watchEnvArgs(ctx.io.env);
       const p = ctx.printer();
       ctx.io.defaultSignals?.();
-      if (ctx.flags.bool("interactive")) return watchInteractive(ctx, p);
-      const w = watchArgs(ctx.args, ctx.flags);
-      await printWatch(ctx, p, [w]);
+      if (ctx.flags.bool("interactive")) return watchInteractive(ctx, p, envArgs);
+      await printWatch(ctx, p, watchCommandLine(ctx.argv, ctx.args, envArgs), ctx.flags);
     },
   },
   {
@@ -839,9 +962,9 @@ const COMMANDS: Command[] = [
       const held = await call(c.lock(ctx.args[0]!, { ttl: ctx.flags.int("ttl"), signal: ctx.io.interrupt }));
       if (ctx.args.length > 1) {
         if (!ctx.io.exec) fail(Exit.Error, "cannot run commands here");
-        const code = await ctx.io.exec!(ctx.args.slice(1), { ETCD_LOCK_KEY: new TextDecoder().decode(held.key), ETCD_LOCK_REV: String(held.revision) });
+        const failed = await ctx.io.exec!(ctx.args.slice(1), { ETCD_LOCK_KEY: new TextDecoder().decode(held.key), ETCD_LOCK_REV: String(held.revision) });
         await call(held.unlock());
-        if (code !== 0) fail(Exit.Error, `exit status ${code}`);
+        if (failed !== undefined) fail(Exit.Error, failed);
         return;
       }
       const got = await call(c.range(held.key, { timeout: ctx.timeout() }));
@@ -978,6 +1101,7 @@ export async function run(argv: string[], io: Io): Promise<number> {
       io,
       flags,
       args,
+      argv,
       printer: () => (printer ??= new Printer(format as Format, io, { hex: flags.bool("hex"), valueOnly: false })),
       endpoints: () => flags.list("endpoints"),
       timeout: () => flags.ms("command-timeout"),

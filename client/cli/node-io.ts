@@ -1,6 +1,8 @@
-// The CLI's I/O on a Node process: stdout/stderr writes and a line reader over stdin.
+// The CLI's I/O on a Node process: stdout/stderr writes, a line reader over stdin, and
+// commands run for the exec forms of lock and watch.
 
 import { spawn } from "node:child_process";
+import { goQuote } from "./gofmt.ts";
 import type { Input, Io } from "./main.ts";
 
 export function stdinReader(stream: NodeJS.ReadableStream = process.stdin): Input {
@@ -38,6 +40,38 @@ export function stdinReader(stream: NodeJS.ReadableStream = process.stdin): Inpu
   };
 }
 
+// Go's names of the signals (syscall.Signal's String), as os/exec reports a killed command.
+const GO_SIGNALS: Record<string, string> = {
+  SIGHUP: "hangup",
+  SIGINT: "interrupt",
+  SIGQUIT: "quit",
+  SIGILL: "illegal instruction",
+  SIGTRAP: "trace/breakpoint trap",
+  SIGABRT: "aborted",
+  SIGBUS: "bus error",
+  SIGFPE: "floating point exception",
+  SIGKILL: "killed",
+  SIGUSR1: "user defined signal 1",
+  SIGSEGV: "segmentation fault",
+  SIGUSR2: "user defined signal 2",
+  SIGPIPE: "broken pipe",
+  SIGALRM: "alarm clock",
+  SIGTERM: "terminated",
+};
+
+const ERRNO_TEXT: Record<string, string> = {
+  ENOENT: "no such file or directory",
+  EACCES: "permission denied",
+  ENOTDIR: "not a directory",
+  ENOEXEC: "exec format error",
+};
+
+/** os/exec's error for a command that did not start: a bare name is looked up in PATH first. */
+function startError(name: string, code: string | undefined): string {
+  if (name !== "" && !name.includes("/")) return `exec: ${goQuote(name)}: executable file not found in $PATH`;
+  return `fork/exec ${name}: ${ERRNO_TEXT[code ?? ""] ?? code}`;
+}
+
 export function nodeIo(): Io {
   const interrupt = new AbortController();
   const onSignal = () => interrupt.abort();
@@ -49,9 +83,14 @@ export function nodeIo(): Io {
     },
     exec: (argv, env) =>
       new Promise((resolve) => {
-        const child = spawn(argv[0]!, argv.slice(1), { stdio: "inherit", env: { ...process.env, ...env } });
-        child.on("error", () => resolve(127));
-        child.on("exit", (code) => resolve(code ?? 1));
+        const name = argv[0]!;
+        try {
+          const child = spawn(name, argv.slice(1), { stdio: "inherit", env: { ...process.env, ...env } });
+          child.on("error", (e: NodeJS.ErrnoException) => resolve(startError(name, e.code)));
+          child.on("exit", (code, signal) => resolve(code === 0 ? undefined : code !== null ? `exit status ${code}` : `signal: ${GO_SIGNALS[signal!] ?? signal}`));
+        } catch {
+          resolve(startError(name, "ENOENT"));
+        }
       }),
     out: (s) => void process.stdout.write(s),
     err: (s) => void process.stderr.write(s),

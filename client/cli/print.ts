@@ -321,9 +321,9 @@ export class Printer {
   watch(r: WatchResponse, compactRevision = 0): void {
     if (this.format === "json") {
       const events = r.events.map((e) => ({ type: e.type === "delete" ? 1 : undefined, kv: kvJson(e.kv), prev_kv: e.prevKv ? kvJson(e.prevKv) : undefined }));
-      // A canceled response has an empty (not nil) event list.
+      // Canceled and progress responses have an empty (not nil) event list.
       const canceled = compactRevision > 0;
-      this.json({ Header: headerFields(r.header), Events: events.length || canceled ? events : null, CompactRevision: compactRevision, Canceled: canceled, Created: false });
+      this.json({ Header: headerFields(r.header), Events: events.length || canceled || r.progress ? events : null, CompactRevision: compactRevision, Canceled: canceled, Created: false });
       return;
     }
     if (this.format === "fields") {

@@ -20,24 +20,37 @@ interface Result {
   code: number;
 }
 
-function exec(file: string, args: string[], env: Record<string, string>, stdin?: string, interruptAfter?: number): Promise<Result> {
+interface RunOptions {
+  stdin?: string;
+  /** Leave stdin open after `stdin` (watch -i reads on until the command ends by itself). */
+  keepStdin?: boolean;
+  interruptAfter?: number;
+  env?: Record<string, string>;
+  /** Called with all of stdout so far, as it arrives. */
+  onStdout?: (soFar: string) => void;
+}
+
+function exec(file: string, args: string[], env: Record<string, string>, o: RunOptions = {}): Promise<Result> {
   return new Promise((resolve) => {
-    const child = execFile(file, args, { env: { PATH: process.env.PATH ?? "", ...env }, timeout: 20_000 }, (err, stdout, stderr) => {
+    const child = execFile(file, args, { env: { PATH: process.env.PATH ?? "", ...env, ...o.env }, timeout: 20_000 }, (err, stdout, stderr) => {
       const code = err ? (typeof (err as { code?: unknown }).code === "number" ? ((err as { code: number }).code) : 1) : 0;
       resolve({ stdout, stderr, code });
     });
+    let soFar = "";
+    if (o.onStdout) child.stdout!.on("data", (d) => o.onStdout!((soFar += String(d))));
     child.stdin!.on("error", () => {}); // the command may exit without reading stdin
-    child.stdin!.end(stdin ?? "");
+    if (o.keepStdin) child.stdin!.write(o.stdin ?? "");
+    else child.stdin!.end(o.stdin ?? "");
     // Streaming verbs (watch, lock, elect) run until interrupted, as from a terminal.
-    if (interruptAfter) setTimeout(() => child.kill("SIGINT"), interruptAfter);
+    if (o.interruptAfter) setTimeout(() => child.kill("SIGINT"), o.interruptAfter);
   });
 }
 
 let A: TestServer; // etcdctl's server
 let B: TestServer; // etcdoctl's server
 
-const etcdctl = (args: string[], stdin?: string, ms?: number) => exec(ETCDCTL, args, { ETCDCTL_API: "3", ETCDCTL_ENDPOINTS: A.hostPort }, stdin, ms);
-const etcdoctl = (args: string[], stdin?: string, ms?: number) => exec(NODE, [BIN, ...args], { ETCDCTL_ENDPOINTS: B.hostPort }, stdin, ms);
+const etcdctl = (args: string[], o?: RunOptions) => exec(ETCDCTL, args, { ETCDCTL_API: "3", ETCDCTL_ENDPOINTS: A.hostPort }, o);
+const etcdoctl = (args: string[], o?: RunOptions) => exec(NODE, [BIN, ...args], { ETCDCTL_ENDPOINTS: B.hostPort }, o);
 
 /** Per side: IDs seen so far, replaced by stable names so the two clusters compare. */
 class Names {
@@ -45,6 +58,8 @@ class Names {
   /** Member names, replaced as whole words only (short names also occur inside data). */
   private readonly names = new Set<string>();
   private leases = 0;
+  /** The last header revision printed in JSON: $REV in a step. */
+  rev = 0;
   private readonly server: TestServer;
   constructor(server: TestServer) {
     this.server = server;
@@ -91,6 +106,7 @@ class Names {
     return this.server.kind === "etcdo" ? "etcdo://default/m9" : "http://127.0.0.1:1";
   }
   learn(out: string): void {
+    for (const m of out.matchAll(/"revision":(\d+)/g)) this.rev = Number(m[1]);
     for (const m of out.matchAll(/Member +([0-9a-f]+) added to cluster/g)) {
       this.map.set(m[1]!, "NEWMEMBER");
       this.map.set(BigInt(`0x${m[1]}`).toString(), "NEWMEMBER");
@@ -159,28 +175,58 @@ interface Step {
   interruptAfter?: number;
   /** Commands (etcdctl's own, on each side) run while the streaming verb runs. */
   meanwhile?: string[];
+  /** Run `meanwhile` once the streaming verb has printed this (else after 1.5 s). */
+  meanwhileAfter?: string;
+  /** Extra environment for the command (not for `meanwhile`). */
+  env?: Record<string, string>;
+  /** Leave stdin open after `stdin`: the command must end by itself (at most 20 s). */
+  keepStdin?: boolean;
 }
 
 function split(args: string, names: Names): string[] {
-  // Words separated by spaces; '...' keeps spaces; $LEASEn is that side's lease ID in hex.
+  // Words separated by spaces; '...' keeps spaces.
   const words = args.match(/'[^']*'|\S+/g) ?? [];
-  return words
-    .map((w) => (w.startsWith("'") ? w.slice(1, -1) : w))
-    .map((w) => w.replace(/\$(LEASE\d+)/g, (_, n: string) => names.hexOf(n)))
-    .map((w) => w.replace("$NEWPEER", names.newPeer()).replace("$NEWMEMBER", () => names.memberHex()));
+  return words.map((w) => (w.startsWith("'") ? w.slice(1, -1) : w)).map((w) => subst(w, names));
+}
+
+/** $LEASEn is that side's lease ID in hex; $REV the revision its last JSON output showed. */
+function subst(w: string, names: Names): string {
+  return w
+    .replace(/\$(LEASE\d+)/g, (_, n: string) => names.hexOf(n))
+    .replace("$NEWPEER", names.newPeer())
+    .replace("$NEWMEMBER", () => names.memberHex())
+    .replace("$REV", () => String(names.rev));
+}
+
+/**
+ * When a step's `meanwhile` commands start: once the streaming verb has printed `marker`, or has
+ * ended (a missing marker then fails the comparison instead of hanging); 1.5 s in without one.
+ */
+function meanwhileGate(marker: string | undefined) {
+  let open: (() => void) | undefined;
+  const opened = marker === undefined ? new Promise<void>((r) => setTimeout(r, 1500)) : new Promise<void>((r) => (open = r));
+  return {
+    opened,
+    seen: (out: string) => {
+      if (marker !== undefined && out.includes(marker)) open?.();
+    },
+    ended: () => open?.(),
+  };
 }
 
 async function runStep(step: Step): Promise<{ a: Result; b: Result }> {
-  const meanwhile = async (run: (args: string[]) => Promise<Result>, names: Names) => {
-    await new Promise((r) => setTimeout(r, 1500));
+  const meanwhile = async (run: (args: string[]) => Promise<Result>, names: Names, ready: Promise<void>) => {
+    await ready;
     for (const m of step.meanwhile ?? []) await run(split(m, names));
   };
+  const [ga, gb] = [meanwhileGate(step.meanwhileAfter), meanwhileGate(step.meanwhileAfter)];
+  const opts = (g: typeof ga, names: Names): RunOptions => ({ stdin: step.stdin && subst(step.stdin, names), keepStdin: step.keepStdin, interruptAfter: step.interruptAfter, env: step.env, onStdout: g.seen });
   const [a, b] = await Promise.all([
-    etcdctl(split(step.args, na), step.stdin, step.interruptAfter),
-    etcdoctl(split(step.args, nb), step.stdin, step.interruptAfter),
-    step.meanwhile ? meanwhile((x) => etcdctl(x), na) : undefined,
+    etcdctl(split(step.args, na), opts(ga, na)).finally(ga.ended),
+    etcdoctl(split(step.args, nb), opts(gb, nb)).finally(gb.ended),
+    step.meanwhile ? meanwhile((x) => etcdctl(x), na, ga.opened) : undefined,
     // etcdo has no gRPC: its side writes with etcdoctl.
-    step.meanwhile ? meanwhile((x) => etcdoctl(x), nb) : undefined,
+    step.meanwhile ? meanwhile((x) => etcdoctl(x), nb, gb.opened) : undefined,
   ]);
   na.learn(a.stdout);
   nb.learn(b.stdout);
@@ -370,6 +416,48 @@ describe.skipIf(!existsSync(ETCDCTL))("etcdoctl matches etcdctl 3.4", () => {
     { args: "watch" },
     { args: "watch --prefix a b" },
     { args: "watch -i" },
+  ]);
+
+  // The exec form runs a command for every event with the event in its environment; a command
+  // that fails ends the watch (exit 1), so these watches end on their DELETE event by themselves.
+  const show = 'echo "$ETCD_WATCH_EVENT_TYPE $ETCD_WATCH_KEY $ETCD_WATCH_VALUE $ETCD_WATCH_REVISION"; case $ETCD_WATCH_EVENT_TYPE in *DELETE*) exit 3;; esac';
+  script("watch exec", [
+    { args: "put wx/a 1 -w json" },
+    { args: "put wx/b 'two words'" },
+    { args: "del wx/a" },
+    // From history (from wx/a's put, $REV): one response, so every command sees the same revision.
+    { args: `watch wx/ --prefix --rev=$REV -- sh -c '${show}'` },
+    { args: `watch --prefix --rev=$REV -- sh -c '${show}'`, env: { ETCDCTL_WATCH_KEY: "wx/" } },
+    { args: `watch --rev=$REV -- sh -c '${show}'`, env: { ETCDCTL_WATCH_KEY: "wx/a", ETCDCTL_WATCH_RANGE_END: "wx/c" } },
+    // Past two key arguments, etcdctl watches the first key alone.
+    { args: `watch wx/a wx/c wx/z --rev=$REV -- sh -c '${show}'` },
+    // Interactive: each "watch" line may carry its command (etcdctl unquotes '...' wrongly, so "...").
+    { args: "watch -i", stdin: 'watch wx/ --prefix --rev=$REV -- sh -c "echo $ETCD_WATCH_KEY; case $ETCD_WATCH_EVENT_TYPE in *DELETE*) exit 4;; esac"\n', keepStdin: true },
+    { args: "watch -i --rev=$REV", stdin: "watch --rev=$REV -- false\n", env: { ETCDCTL_WATCH_KEY: "wx/b" }, keepStdin: true },
+    { args: "watch -i", stdin: "watch wx/a --\n", keepStdin: true },
+    { args: "watch -i", stdin: "watch --prefix\n", keepStdin: true },
+    { args: "watch -i", stdin: "watch wx/ --bogus\n", keepStdin: true },
+    { args: "watch -i", stdin: "\nfoo\nwatch\nwatch -- echo\nwatch a b --prefix\n" },
+    // Commands that fail to start, or die.
+    { args: "watch wx/ --prefix --rev=$REV -- no-such-command arg" },
+    { args: "watch wx/ --prefix --rev=$REV -- ./no-such-command" },
+    { args: "watch wx/ --prefix --rev=$REV -- sh -c 'kill -9 $$'" },
+    // (Its JSON output moves $REV on.)
+    { args: `watch wx/ --prefix --rev=$REV -w json -- sh -c '${show}'` },
+    // Live: the writes start once the command has run for the event already there.
+    { args: "put wx/live/0 ready -w json" },
+    {
+      args: `watch wx/live/ --prefix --rev=$REV --prev-kv -- sh -c '${show}'`,
+      meanwhileAfter: '"ready"',
+      meanwhile: ["put wx/live/a 1", "put wx/live/a 2", "del wx/live/a"],
+    },
+    // Argument errors.
+    { args: "watch wx/a --" },
+    { args: "watch -- echo hi" },
+    { args: "watch wx/ --prefix -- echo echo" },
+    { args: "watch foo", env: { ETCDCTL_WATCH_KEY: "foo" } },
+    { args: "watch foo -- echo 1", env: { ETCDCTL_WATCH_KEY: "foo" } },
+    { args: "watch foo", env: { ETCDCTL_WATCH_RANGE_END: "b" } },
   ]);
 
   script("lock, elect, alarm", [
