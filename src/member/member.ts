@@ -67,6 +67,8 @@ export class Member extends DurableObject<Env> {
   private requestSeq: number;
   private readonly requestTag: number;
   private ticks = 0;
+  /** The tick timer was cancelled because raft quiesced (see resumeTicking()). */
+  private ticksStopped = false;
   private lastTickMs = Date.now();
   private pumpScheduled = false;
   private pausedUntilMs = 0;
@@ -383,8 +385,11 @@ export class Member extends DurableObject<Env> {
     }
     // A removed member stops ticking: nothing will ever need it again. A quiesced one stops
     // until a request or a message wakes it (pump() starts the ticks again).
-    if (this.admin.removed() || this.mayStopTicking()) this.timers.cancel("raft-tick");
-    else if (tick || !this.timers.isScheduled("raft-tick")) {
+    if (this.admin.removed()) this.timers.cancel("raft-tick");
+    else if (this.mayStopTicking()) {
+      this.timers.cancel("raft-tick");
+      this.ticksStopped = true;
+    } else if (tick || !this.timers.isScheduled("raft-tick")) {
       this.timers.schedule("raft-tick", Math.max(Date.now(), this.pausedUntilMs) + this.config.tickMs);
     }
     await this.timers.arm();
@@ -402,7 +407,9 @@ export class Member extends DurableObject<Env> {
 
   /** Something woke the member (or gave it work): tick again if the ticks had stopped. */
   private resumeTicking(): void {
-    if (this.timers.isScheduled("raft-tick") || this.admin.removed() || this.mayStopTicking()) return;
+    // Cheap when ticking (every pump() calls this): only a stopped member looks further.
+    if (!this.ticksStopped || this.mayStopTicking()) return;
+    this.ticksStopped = false;
     // The ticks missed while stopped are not owed: count from now.
     this.lastTickMs = Date.now();
     this.timers.schedule("raft-tick", Math.max(Date.now(), this.pausedUntilMs) + this.config.tickMs);
