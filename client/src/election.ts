@@ -8,6 +8,7 @@ import type { Conn } from "./kv.ts";
 import { LeaseKeeper, lease as grantKept } from "./keepalive.ts";
 import type { CallOptions } from "./transport.ts";
 import { type KeyValue, type LeaseIdLike, type RawHeader, type RawKv, type ResponseHeader, decodeHeader, decodeKv, leaseIdString, num } from "./types.ts";
+import { lines } from "./lines.ts";
 
 type RawLeaderKey = { name?: string; key?: string; rev?: string; lease?: string };
 
@@ -93,22 +94,12 @@ export async function* observe(c: Conn, name: Bytes, o: { signal?: AbortSignal }
       signal: abort.signal,
     });
     if (!res.ok || !res.body) throw new EtcdError(`observe: HTTP ${res.status} ${await res.text()}`, { code: GrpcCode.Unavailable, httpStatus: res.status });
-    const reader = res.body.getReader();
-    const dec = new TextDecoder();
-    let buf = "";
-    for (;;) {
-      const { value, done } = await reader.read();
-      if (done) return;
-      buf += dec.decode(value, { stream: true });
-      let nl: number;
-      while ((nl = buf.indexOf("\n")) >= 0) {
-        const line = buf.slice(0, nl).trim();
-        buf = buf.slice(nl + 1);
-        if (!line) continue;
-        const m = JSON.parse(line) as { result?: { header?: RawHeader; kv?: RawKv }; error?: { message?: string; grpc_code?: number; code?: number } };
-        if (m.error) throw new EtcdError(m.error.message ?? "observe failed", { code: m.error.grpc_code ?? m.error.code ?? GrpcCode.Unknown });
-        if (m.result?.kv) yield decodeKv(m.result.kv, c.prefix);
-      }
+    for await (const raw of lines(res.body)) {
+      const line = raw.trim();
+      if (!line) continue;
+      const m = JSON.parse(line) as { result?: { header?: RawHeader; kv?: RawKv }; error?: { message?: string; grpc_code?: number; code?: number } };
+      if (m.error) throw new EtcdError(m.error.message ?? "observe failed", { code: m.error.grpc_code ?? m.error.code ?? GrpcCode.Unknown });
+      if (m.result?.kv) yield decodeKv(m.result.kv, c.prefix);
     }
   } catch (e) {
     if (abort.signal.aborted) return;

@@ -5,6 +5,7 @@
 // registry) when a link opens or closes; they resend what they need. docs/watch.md.
 
 import { EtcdError, GrpcCode } from "./errors.ts";
+import { lines } from "./lines.ts";
 import type { Transport } from "./transport.ts";
 
 export type LinkKind = "mux" | "ws" | "http";
@@ -150,20 +151,10 @@ function openHttp(t: Transport, ep: string, ev: LinkEvents): Link {
           headers: { "content-type": "application/json" },
         });
         if (!res.ok || !res.body) throw down(`watch stream ${ep}: HTTP ${res.status}`);
-        const reader = res.body.getReader();
-        const dec = new TextDecoder();
-        let buf = "";
-        for (;;) {
-          const { value, done } = await reader.read();
-          if (done) break;
-          buf += dec.decode(value, { stream: true });
-          let nl: number;
-          while ((nl = buf.indexOf("\n")) >= 0) {
-            const line = buf.slice(0, nl).trim();
-            buf = buf.slice(nl + 1);
-            const m = line ? parseFrame("http", line) : undefined;
-            if (m && !ended && !abort.signal.aborted) ev.message(m);
-          }
+        for await (const raw of lines(res.body)) {
+          const line = raw.trim();
+          const m = line ? parseFrame("http", line) : undefined;
+          if (m && !ended && !abort.signal.aborted) ev.message(m);
         }
         if (!abort.signal.aborted) end(down(`watch stream ${ep} ended`));
       } catch (e) {

@@ -1,4 +1,5 @@
 // Helpers for the lease, lock and election tests on the local cluster.
+import { lines } from "../../client/src/lines.ts";
 import type { TestCluster } from "./support.ts";
 
 export const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
@@ -8,20 +9,10 @@ export async function readStream(url: string, path: string, body: unknown, onMes
   const headers: Record<string, string> = member ? { "x-etcdo-member": member } : {};
   const r = await fetch(url + path, { method: "POST", body: JSON.stringify(body), signal, headers });
   if (r.status !== 200) throw new Error(`${path}: ${r.status} ${await r.text()}`);
-  const reader = r.body!.getReader();
-  const dec = new TextDecoder();
-  let buf = "";
   try {
-    for (;;) {
-      const { value, done } = await reader.read();
-      if (done) return;
-      buf += dec.decode(value, { stream: true });
-      let nl: number;
-      while ((nl = buf.indexOf("\n")) >= 0) {
-        const line = buf.slice(0, nl).trim();
-        buf = buf.slice(nl + 1);
-        if (line) onMessage(JSON.parse(line));
-      }
+    for await (const raw of lines(r.body!)) {
+      const line = raw.trim();
+      if (line) onMessage(JSON.parse(line));
     }
   } catch (e) {
     if (!signal.aborted) throw e;

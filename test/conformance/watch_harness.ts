@@ -3,6 +3,7 @@
 // then compared after normalising only the cluster fields. Messages are compared per watch
 // id (etcd interleaves different watches of one stream in Go map / select order).
 import { expect } from "vitest";
+import { lines } from "../../client/src/lines.ts";
 import type { Session, TargetName } from "./harness.ts";
 
 export type Transport = "http" | "ws";
@@ -44,20 +45,7 @@ async function openHttp(name: TargetName, url: string, body: string): Promise<Co
           if (v !== null) c.headers[h] = v;
         }
         resolve();
-        const reader = r.body!.getReader();
-        const dec = new TextDecoder();
-        let buf = "";
-        for (;;) {
-          const { value, done } = await reader.read();
-          if (done) break;
-          buf += dec.decode(value, { stream: true });
-          let nl: number;
-          while ((nl = buf.indexOf("\n")) >= 0) {
-            c.messages.push(normalise(buf.slice(0, nl)));
-            buf = buf.slice(nl + 1);
-          }
-        }
-        if (buf !== "") c.messages.push(normalise(buf));
+        for await (const line of lines(r.body!, { unterminated: true })) c.messages.push(normalise(line));
       } catch {
         // aborted by close()
       } finally {

@@ -9,6 +9,7 @@
 //   prev_kv             the previous version of the key, none for a creation
 // It takes a target URL (etcd or etcdo's front door), so it runs against either, and a
 // stream that ends on its own (a member failed) is resumed rather than trusted.
+import { lines } from "../../client/src/lines.ts";
 import { History, type AppliedOp, type HEvent } from "./history.ts";
 import { Liveness } from "./liveness.ts";
 
@@ -207,20 +208,8 @@ class Conn {
   }
 
   private async readHttp(body: ReadableStream<Uint8Array>): Promise<void> {
-    const reader = body.getReader();
-    const dec = new TextDecoder();
-    let buf = "";
     try {
-      for (;;) {
-        const { value, done } = await reader.read();
-        if (done) break;
-        buf += dec.decode(value, { stream: true });
-        let nl: number;
-        while ((nl = buf.indexOf("\n")) >= 0) {
-          this.onMessage(buf.slice(0, nl));
-          buf = buf.slice(nl + 1);
-        }
-      }
+      for await (const line of lines(body)) this.onMessage(line);
     } catch {
       // aborted or broken
     }

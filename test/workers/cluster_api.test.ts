@@ -9,7 +9,7 @@ import type { Member } from "../../src/member/member.ts";
 import type { MemberStatus, UnaryResult } from "../../src/member/rpc.ts";
 import type { HashResponse, MemberAddResponse, MembersResponse, StatusResponse } from "../../src/member/cluster_admin.ts";
 import { fnv1a64 } from "../../src/member/identity.ts";
-import { electLeader, ok, put, range, stubs, tickAll } from "./cluster_support.ts";
+import { converge, electLeader, ok, put, range, statuses, stubs } from "./cluster_support.ts";
 
 // Members keep ticking on real alarms: stop them before the file's environment is torn down
 // (an alarm running then leaves vitest an RPC pending at teardown).
@@ -23,21 +23,6 @@ const url = (cluster: string, m: string) => `etcdo://${cluster}/${m}`;
 function failed(r: UnaryResult): { code: number; message: string } {
   if (r.ok) throw new Error(`expected an error, got ${JSON.stringify(r.response, (_k, v) => (typeof v === "bigint" ? String(v) : v))}`);
   return { code: r.code, message: r.message };
-}
-
-async function statuses(s: Stubs): Promise<MemberStatus[]> {
-  return (await Promise.all(Object.values(s).map((x) => x.status()))) as MemberStatus[];
-}
-
-/** Ticks every member until all have applied the same index (or gives up). */
-async function converge(s: Stubs, rounds = 40): Promise<MemberStatus[]> {
-  let st: MemberStatus[] = [];
-  for (let i = 0; i < rounds; i++) {
-    await tickAll(s);
-    st = await statuses(s);
-    if (new Set(st.map((x) => x.applied)).size === 1) return st;
-  }
-  return st;
 }
 
 describe("cluster API on members", () => {

@@ -20,11 +20,27 @@ export async function tickAll(members: Record<string, DurableObjectStub<Member>>
   }
 }
 
+/** Every member's status, in member order. */
+export async function statuses(members: Record<string, DurableObjectStub<Member>>): Promise<MemberStatus[]> {
+  return (await Promise.all(Object.values(members).map((s) => s.status()))) as MemberStatus[];
+}
+
+/** Ticks every member until all have applied the same index (or `rounds` pass); their statuses. */
+export async function converge(members: Record<string, DurableObjectStub<Member>>, rounds = 40): Promise<MemberStatus[]> {
+  let st: MemberStatus[] = [];
+  for (let i = 0; i < rounds; i++) {
+    await tickAll(members);
+    st = await statuses(members);
+    if (new Set(st.map((x) => x.applied)).size === 1) return st;
+  }
+  return st;
+}
+
 /** Ticks until exactly one member reports itself leader and everyone agrees; returns it. */
 export async function electLeader(members: Record<string, DurableObjectStub<Member>>, maxRounds = 200): Promise<string> {
   for (let i = 0; i < maxRounds; i++) {
     await tickAll(members);
-    const st = (await Promise.all(Object.values(members).map((s) => s.status()))) as MemberStatus[];
+    const st = await statuses(members);
     const leaders = st.filter((x) => x.role === "Leader");
     if (leaders.length === 1 && st.every((x) => x.leader === leaders[0]!.member)) return leaders[0]!.member;
   }

@@ -5,7 +5,7 @@ import { runInDurableObject, reset } from "cloudflare:test";
 import { afterAll, describe, expect, it } from "vitest";
 import type { Member } from "../../src/member/member.ts";
 import type { MemberStatus } from "../../src/member/rpc.ts";
-import { electLeader, evict, ok, put, range, stubs, tickAll } from "./cluster_support.ts";
+import { converge, electLeader, evict, ok, put, range, stubs, tickAll } from "./cluster_support.ts";
 
 // Members keep ticking on real alarms: stop them before the file's environment is torn down
 // (an alarm running then leaves vitest an RPC pending at teardown).
@@ -90,12 +90,7 @@ describe("member cluster", () => {
     Object.assign(s, stubs("crash")); // a stub to a reset object is broken; callers take a new one
     expect(((await s[victim]!.status()) as MemberStatus).blocked).toEqual([]);
     ok(await s.m1!.unary("Put", put("c5", "v")));
-    let st: MemberStatus[] = [];
-    for (let round = 0; round < 20; round++) {
-      await tickAll(s);
-      st = (await Promise.all(Object.values(s).map((x) => x.status()))) as MemberStatus[];
-      if (new Set(st.map((x) => x.applied)).size === 1) break;
-    }
+    const st = await converge(s, 20);
     expect(new Set(st.map((x) => x.applied)).size).toBe(1);
     expect(st.every((x) => x.revision === 7)).toBe(true);
   });

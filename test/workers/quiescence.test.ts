@@ -5,12 +5,11 @@ import { reset, runInDurableObject } from "cloudflare:test";
 import { afterAll, expect, it } from "vitest";
 import type { Member } from "../../src/member/member.ts";
 import type { MemberStatus } from "../../src/member/rpc.ts";
-import { electLeader, ok, put, range, stubs, tickAll } from "./cluster_support.ts";
+import { electLeader, ok, put, range, statuses, stubs, tickAll } from "./cluster_support.ts";
 
 afterAll(() => reset());
 
 type Stubs = ReturnType<typeof stubs>;
-const statuses = async (s: Stubs) => (await Promise.all(Object.values(s).map((x) => x.status()))) as MemberStatus[];
 const alarms = (s: Stubs) => Promise.all(Object.values(s).map((x) => runInDurableObject(x, (_m: Member, state: DurableObjectState) => state.storage.getAlarm())));
 
 /** Runs the members' alarms until none is left (every member stopped ticking). */

@@ -8,7 +8,7 @@ import { afterAll, describe, expect, it } from "vitest";
 import type { HashKVResponse } from "../../src/member/cluster_admin.ts";
 import type { Member } from "../../src/member/member.ts";
 import type { MemberStatus } from "../../src/member/rpc.ts";
-import { electLeader, ok, put, range, stubs, tickAll } from "./cluster_support.ts";
+import { converge, electLeader, ok, put, range, stubs, tickAll } from "./cluster_support.ts";
 
 // Members keep ticking on real alarms: stop them before the file's environment is torn down
 // (an alarm running then leaves vitest an RPC pending at teardown).
@@ -16,21 +16,6 @@ afterAll(() => reset());
 
 type Stubs = Record<string, DurableObjectStub<Member>>;
 const url = (cluster: string, m: string) => `etcdo://${cluster}/${m}`;
-
-async function statuses(s: Stubs): Promise<MemberStatus[]> {
-  return (await Promise.all(Object.values(s).map((x) => x.status()))) as MemberStatus[];
-}
-
-/** Ticks every member until all have applied the same index (or gives up). */
-async function converge(s: Stubs, rounds = 60): Promise<MemberStatus[]> {
-  let st: MemberStatus[] = [];
-  for (let i = 0; i < rounds; i++) {
-    await tickAll(s);
-    st = await statuses(s);
-    if (new Set(st.map((x) => x.applied)).size === 1) return st;
-  }
-  return st;
-}
 
 /** n puts through the leader, 20 at a time (they share raft messages). */
 async function writes(L: DurableObjectStub<Member>, prefix: string, n: number): Promise<void> {
@@ -51,7 +36,7 @@ describe("catch-up by snapshot", () => {
     const L = s[leader]!;
     const victim = Object.keys(s).find((m) => m !== leader)!;
     await writes(L, "a", 5);
-    await converge(s);
+    await converge(s, 60);
     const others = Object.keys(s).filter((m) => m !== victim);
     await s[victim]!.fault({ kind: "block", peers: others });
     for (const m of others) await s[m]!.fault({ kind: "block", peers: [victim] });
@@ -63,7 +48,7 @@ describe("catch-up by snapshot", () => {
     expect(lst.firstIndex).toBeGreaterThan(vst.applied + 1);
 
     for (const m of Object.keys(s)) await s[m]!.fault({ kind: "block", peers: [] });
-    const st = await converge(s);
+    const st = await converge(s, 60);
     expect(new Set(st.map((x) => x.applied)).size).toBe(1);
     const v = st.find((x) => x.member === victim)!;
     expect(v.snapshotsInstalled).toBeGreaterThanOrEqual(1);
@@ -74,7 +59,7 @@ describe("catch-up by snapshot", () => {
 
     // It keeps applying from the log afterwards.
     await writes(L, "c", 15);
-    const after = await converge(s);
+    const after = await converge(s, 60);
     expect(new Set(after.map((x) => x.applied)).size).toBe(1);
     const rev2 = after[0]!.revision;
     expect(await hashAt(s[victim]!, rev2)).toBe(await hashAt(L, rev2));
@@ -87,12 +72,12 @@ describe("catch-up by snapshot", () => {
     const leader = await electLeader(s);
     const L = s[leader]!;
     await writes(L, "k", 240);
-    await converge(s);
+    await converge(s, 60);
     expect(((await L.status()) as MemberStatus).firstIndex).toBeGreaterThan(1);
 
     ok(await L.cluster("MemberAdd", { peerURLs: [url(cluster, "m4")], isLearner: true }));
     s.m4 = env.MEMBER.getByName(`${cluster}/m4`) as DurableObjectStub<Member>;
-    const st = await converge(s);
+    const st = await converge(s, 60);
     expect(new Set(st.map((x) => x.applied)).size).toBe(1);
     const m4 = st.find((x) => x.member === "m4")!;
     expect(m4.snapshotsInstalled).toBe(1);
@@ -101,7 +86,7 @@ describe("catch-up by snapshot", () => {
     expect(ok<{ count: number }>(await s.m4.unary("Range", range("k", "l", true))).count).toBe(13);
 
     await writes(L, "z", 10);
-    const after = await converge(s);
+    const after = await converge(s, 60);
     expect(new Set(after.map((x) => x.applied)).size).toBe(1);
     expect(ok<{ count: number }>(await s.m4.unary("Range", range("z", "{", true))).count).toBe(10);
     await tickAll(s, 3);
