@@ -9,7 +9,7 @@ import { CONCURRENCY_PATHS, OBSERVE_PATHS } from "./codec/concurrency.ts";
 import { rpcs } from "./codec/index.ts";
 import { Errors } from "../server/errors.ts";
 import { errorBody, errorResponse, gatewayMethodNotAllowed, gatewayNotFound, httpStatusOf, jsonResponse } from "./http_errors.ts";
-import { MEMBER_HEADER, UnknownMemberError, pickMember, refreshMembers, rememberLeader, stubFor } from "./members.ts";
+import { MEMBER_HEADER, UnknownMemberError, pickMember, refreshMembers, relayStream, rememberLeader, stubFor } from "./members.ts";
 
 type AppContext = Context<{ Bindings: Env }>;
 
@@ -51,10 +51,7 @@ async function observe(c: AppContext): Promise<Response> {
   try {
     await refreshMembers(c.env);
     const name = pickMember(c.env, c.req.header(MEMBER_HEADER), false);
-    const res = await stubFor(c.env, name).fetch(c.req.raw);
-    const headers = new Headers(res.headers);
-    if (res.status === 200) headers.set("Content-Encoding", "identity");
-    return new Response(res.body, { status: res.status, headers, encodeBody: "manual" });
+    return relayStream(await stubFor(c.env, name).fetch(c.req.raw));
   } catch (err) {
     if (err instanceof UnknownMemberError) return gatewayNotFound();
     return errorResponse(err);

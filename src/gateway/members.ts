@@ -109,3 +109,15 @@ export function pickMember(env: Env, pinned: string | undefined, forWrite: boole
 export function stubFor(env: Env, member: string): DurableObjectStub<Member> {
   return env.MEMBER.getByName(objectName(clusterOf(env), member));
 }
+
+/**
+ * A member's streaming answer (watch, observe, a socket upgrade) passed through: a WebSocket
+ * as is, a body never compressed (a compressor holds events back until its buffer fills),
+ * headers copied so they are mutable (the CORS middleware adds its own).
+ */
+export function relayStream(res: Response): Response {
+  if (res.webSocket) return new Response(null, { status: 101, webSocket: res.webSocket, headers: res.headers });
+  const headers = new Headers(res.headers);
+  if (res.status === 200) headers.set("Content-Encoding", "identity");
+  return new Response(res.body, { status: res.status, headers, encodeBody: "manual" });
+}

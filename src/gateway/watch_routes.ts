@@ -5,7 +5,7 @@
 import type { Context, Hono } from "hono";
 import type { Env } from "../member/env.ts";
 import { gatewayMethodNotAllowed, gatewayNotFound, errorResponse } from "./http_errors.ts";
-import { MEMBER_HEADER, UnknownMemberError, pickMember, refreshMembers, stubFor } from "./members.ts";
+import { MEMBER_HEADER, UnknownMemberError, pickMember, refreshMembers, relayStream, stubFor } from "./members.ts";
 
 export const WATCH_ROUTE_PATHS = ["/v3/watch", "/v3beta/watch"] as const;
 export const MUX_ROUTE_PATH = "/v3/etcdo/stream";
@@ -22,13 +22,7 @@ async function forward(c: Context<{ Bindings: Env }>, mux: boolean): Promise<Res
   try {
     await refreshMembers(c.env);
     const name = pickMember(c.env, c.req.header(MEMBER_HEADER), false);
-    const res = await stubFor(c.env, name).fetch(c.req.raw);
-    // Copies with mutable headers (the CORS middleware adds its own).
-    if (res.webSocket) return new Response(null, { status: 101, webSocket: res.webSocket, headers: res.headers });
-    // Never compressed: a compressor holds events back until its buffer fills.
-    const headers = new Headers(res.headers);
-    if (res.status === 200) headers.set("Content-Encoding", "identity");
-    return new Response(res.body, { status: res.status, headers, encodeBody: "manual" });
+    return relayStream(await stubFor(c.env, name).fetch(c.req.raw));
   } catch (err) {
     if (err instanceof UnknownMemberError) return gatewayNotFound();
     return errorResponse(err);
